@@ -1,0 +1,1 @@
+"""Answer extraction and comparison, one module per answer convention."""

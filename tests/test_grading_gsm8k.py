@@ -1,0 +1,67 @@
+"""Golden cases for the GSM8K grader: strict `#### N` and flexible last-number extraction."""
+
+from __future__ import annotations
+
+import pytest
+
+from evaluators.grading.gsm8k import canonical_number, gold_number, score
+
+GOLD_18 = "Janet sells 16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.\n#### 18"
+
+# (completion, gold field, strict verdict, flexible verdict)
+GOLDEN = [
+    ("So she makes 18 dollars.\n#### 18", GOLD_18, True, True),
+    ("#### $18", GOLD_18, True, True),
+    ("#### $ 18", GOLD_18, True, True),
+    ("#### 18.", GOLD_18, True, True),  # trailing sentence period
+    ("#### 18.0", GOLD_18, True, True),
+    ("#### 18.00 dollars", GOLD_18, True, True),
+    ("#### 018", GOLD_18, True, True),
+    ("The answer is 18.", GOLD_18, False, True),  # no `####`: strict abstains
+    ("#### 18\nWait, 20 eggs were sold.", GOLD_18, True, False),  # flexible reads the last number
+    ("#### 17\n#### 18", GOLD_18, False, True),  # strict takes the first `####`
+    ("#### eighteen", GOLD_18, False, False),
+    ("", GOLD_18, False, False),
+    ("#### 1,234", "#### 1234", True, True),
+    ("Total: $1,234.", "#### 1234", False, True),
+    ("#### 1234", "So 1,000 + 234 = 1,234\n#### 1,234", True, True),
+    ("#### -5", "#### -5", True, True),
+    ("#### -$5", "#### -5", True, True),
+    ("#### 5", "#### -5", False, False),
+    ("#### 0.5", "#### .5", True, True),
+    ("#### 2.50", "#### 2.5", True, True),
+    ("#### 2.51", "#### 2.5", False, False),
+    ("#### 1/2", "#### 0.5", False, False),  # fractions are not numbers here
+]
+
+
+@pytest.mark.parametrize(("completion", "gold", "strict", "flexible"), GOLDEN)
+def test_golden(completion: str, gold: str, strict: bool, flexible: bool) -> None:
+    strict_score = score(completion, gold, mode="strict")
+    flexible_score = score(completion, gold, mode="flexible")
+    assert (strict_score.correct, flexible_score.correct) == (strict, flexible)
+    assert strict_score.extra == flexible_score.extra == {"strict": strict, "flexible": flexible}
+    assert strict_score.reward == float(strict)
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [("18", "18"), ("18.0", "18"), ("$1,234.50.", "1234.5"), ("-0.250", "-0.25"), (".5", "0.5"), ("abc", None)],
+)
+def test_canonical_number_is_one_spelling_per_value(text: str, canonical: str | None) -> None:
+    assert canonical_number(text) == canonical
+
+
+def test_extracted_is_canonical_and_none_without_answer() -> None:
+    assert score("#### $1,000.00", "#### 1000").extracted == "1000"
+    assert score("no digits here", "#### 1000", mode="flexible").extracted is None
+
+
+def test_gold_without_marker_is_an_error() -> None:
+    with pytest.raises(ValueError, match="####"):
+        gold_number("The answer is 18")
+
+
+def test_unknown_mode_is_an_error() -> None:
+    with pytest.raises(ValueError, match="strict"):
+        score("#### 18", GOLD_18, mode="lenient")

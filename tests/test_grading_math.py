@@ -1,0 +1,196 @@
+"""Golden cases for the MATH grader: extraction, both verdict columns, hostile input, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from evaluators.grading import math as math_grading
+from evaluators.grading.math import hendrycks_normalize, last_boxed, score
+
+# (boxed answer, gold `answer` field, math-verify verdict, Hendrycks string-match verdict)
+GOLDEN = [
+    ("0.5", "\\frac{1}{2}", True, True),  # Hendrycks special-cases exactly "0.5"
+    ("0.50", "\\frac{1}{2}", True, False),
+    (".5", "\\frac{1}{2}", True, True),  # leading-zero fix
+    ("1.5", "\\frac{3}{2}", True, False),
+    ("\\dfrac{1}{2}", "\\frac{1}{2}", True, True),
+    ("\\tfrac12", "\\frac{1}{2}", True, True),
+    ("1/2", "\\frac{1}{2}", True, True),
+    ("\\frac{2}{4}", "\\frac{1}{2}", True, False),
+    ("-\\frac12", "-\\frac{1}{2}", True, True),
+    ("\\sqrt2", "\\sqrt{2}", True, True),
+    ("\\sqrt{12}", "2\\sqrt{3}", True, False),
+    ("\\frac{\\sqrt3}{2}", "\\frac{\\sqrt{3}}{2}", True, True),
+    ("\\frac{1}{2}\\pi", "\\frac{\\pi}{2}", True, False),
+    ("\\left( 3, \\infty \\right)", "(3, \\infty)", True, True),
+    ("[3, \\infty)", "(3, \\infty)", False, False),
+    ("(-\\infty, 2) \\cup (3, \\infty)", "(-\\infty,2)\\cup(3,\\infty)", True, True),
+    ("2, 1", "1, 2", True, False),  # a list of solutions is a set to math-verify
+    ("\\{1,2\\}", "\\{2, 1\\}", True, False),
+    ("10\\text{ cm}", "10", True, True),
+    ("10", "10\\text{ cm}", True, True),
+    ("30^\\circ", "30", True, True),
+    ("30", "30^{\\circ}", True, True),
+    ("10\\%", "10", True, True),
+    ("10", "10\\%", True, True),
+    ("0.1", "10\\%", False, False),  # a percent sign is dropped as a unit, not read as 1/100
+    ("\\$18.90", "18.90", True, True),
+    ("-3", "-3", True, True),
+    ("3", "-3", False, False),
+    ("x = 5", "5", True, True),
+    ("1,000", "1000", True, False),
+    ("(x+1)^2", "x^2+2x+1", True, False),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", True, True),
+    ("\\text{(C)}", "\\text{(C)}", True, True),
+    ("\\text{Evelyn}", "\\text{Evelyn}", True, True),
+    ("\\infty", "\\infty", True, True),
+    ("5", "6", False, False),
+]
+
+
+@pytest.fixture
+def warm() -> None:
+    """Start a math-verify child first, so timed checks time the item, not the startup."""
+    assert score("\\boxed{1}", "1").correct
+
+
+@pytest.mark.parametrize(("answer", "gold", "math_verify", "hendrycks"), GOLDEN)
+def test_golden(answer: str, gold: str, math_verify: bool, hendrycks: bool) -> None:
+    result = score(f"Some reasoning. So the answer is $\\boxed{{{answer}}}$.", gold)
+    assert (result.correct, result.extra["hendrycks"]) == (math_verify, hendrycks)
+    assert result.reward == float(math_verify)
+    assert result.extracted == hendrycks_normalize(answer)
+    assert result.extra["timeout"] is False
+
+
+def test_no_boxed_answer_is_wrong_and_abstains() -> None:
+    result = score("The answer is 5.", "5")
+    assert (result.reward, result.correct, result.extracted) == (0.0, False, None)
+    assert score("\\boxed{}", "5").extracted is None
+
+
+def test_last_boxed_wins() -> None:
+    completion = "First try \\boxed{3}, no wait: \\boxed{4}."
+    assert score(completion, "4").correct
+    assert not score(completion, "3").correct
+
+
+def test_equal_answers_vote_together() -> None:
+    spellings = ["\\boxed{0.5}", "\\boxed{\\dfrac{1}{2}}", "\\boxed{1/2}", "\\boxed{\\frac12}"]
+    assert {score(s, "\\frac{1}{2}").extracted for s in spellings} == {"\\frac{1}{2}"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\\boxed{\\frac{\\sqrt{3}}{2}}", "\\frac{\\sqrt{3}}{2}"),
+        ("a \\boxed{1} b \\fbox{2} c", "2"),
+        ("\\fbox{2} then \\boxed{1}", "1"),
+        ("so $\\boxed 5$ done", "5"),
+        ("\\boxed {7}", "7"),
+        ("\\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),  # escaped braces are not groups
+        ("\\boxed{\\left\\{ x \\right.}", "\\left\\{ x \\right."),
+        ("\\boxed{\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"),
+        ("\\boxed{}", ""),
+        ("\\boxed{1} and then \\boxed{\\frac{1}{2}", None),  # last one unbalanced
+        ("\\boxed", None),
+        ("no answer", None),
+    ],
+)
+def test_last_boxed(text: str, expected: str | None) -> None:
+    assert last_boxed(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\\left( 1, 2 \\right)", "(1,2)"),
+        ("\\dfrac{3}{4}", "\\frac{3}{4}"),
+        ("\\frac1{2}", "\\frac{1}{2}"),
+        ("\\frac", "\\frac"),
+        ("\\sqrt", "\\sqrt"),
+        ("-3/4", "\\frac{-3}{4}"),
+        ("03/4", "03/4"),
+        ("5\\text{ inches}", "5"),
+        ("50\\%", "50"),
+        ("90^\\circ", "90"),
+        ("\\$5", "5"),
+        ("k = 2", "2"),
+        ("x + y = 2", "x+y=2"),
+        ("1\\!000", "1000"),
+        ("", ""),
+    ],
+)
+def test_hendrycks_normalize(raw: str, expected: str) -> None:
+    assert hendrycks_normalize(raw) == expected
+
+
+BIG = 1 << 20
+HOSTILE = {
+    "1 MB without a box": "x" * BIG,
+    "1 MB inside a box": "\\boxed{" + "1" * BIG + "}",
+    "frac nested 10,000 deep": "\\boxed{" + "\\frac{" * 10_000 + "1}{2}" * 10_000 + "}",
+    "frac nested 10,000 deep, unclosed": "\\boxed{" + "\\frac{" * 10_000,
+    "power tower": "\\boxed{9^9^9^9^9}",
+    "python code": "\\boxed{__import__('os').system('touch {marker}')}",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_input_is_wrong_and_fast(name: str, warm: None, tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    timeout_s = 2.0
+    started = time.monotonic()
+    result = score(HOSTILE[name].replace("{marker}", str(marker)), "5", timeout_s=timeout_s)
+    assert time.monotonic() - started < timeout_s + 1.0
+    assert not result.correct and result.reward == 0.0
+    assert not marker.exists()
+
+
+def test_slow_item_is_recorded_as_timeout(warm: None) -> None:
+    started = time.monotonic()
+    result = score("\\boxed{9^{9^{9^{9^9}}}}", "5", timeout_s=0.5)  # sympy would compute 9^(9^9) first
+    assert time.monotonic() - started < 1.5
+    assert result.extra["timeout"] is True and not result.correct
+    assert score("\\boxed{2}", "2").correct  # a fresh child replaces the killed one
+
+
+def test_too_deep_answer_skips_sympy() -> None:
+    deep = "\\frac{" * (math_grading.MAX_BRACE_DEPTH + 1) + "1" + "}{2}" * (math_grading.MAX_BRACE_DEPTH + 1)
+    result = score("\\boxed{" + deep + "}", "1")
+    assert not result.correct and result.extra["timeout"] is False
+
+
+def _batch() -> tuple[list[str], list[str], list[bool]]:
+    cases = GOLDEN * 3
+    completions = [f"\\boxed{{{answer}}}" for answer, *_ in cases]
+    return completions, [gold for _, gold, *_ in cases], [verdict for _, _, verdict, _ in cases]
+
+
+def test_score_from_thread_pool() -> None:
+    completions, golds, expected = _batch()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(score, completions, golds))
+    assert [r.correct for r in results] == expected
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_score_from_process_pool(start_method: str, warm: None) -> None:
+    """`fork` inherits this process's warm pool, which the child must not reuse."""
+    completions, golds, expected = _batch()
+    context = multiprocessing.get_context(start_method)
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        results = list(pool.map(score, completions, golds, chunksize=8))
+    assert [r.correct for r in results] == expected
+
+
+def test_score_from_daemonic_multiprocessing_pool() -> None:
+    """multiprocessing.Pool workers are daemonic and may not start multiprocessing children."""
+    completions, golds, expected = _batch()
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        results = pool.starmap(score, zip(completions, golds))
+    assert [r.correct for r in results] == expected

@@ -1,0 +1,85 @@
+"""pass@k, maj@k and standard errors against hand-computed values."""
+
+import math
+
+import pytest
+
+from evaluators import maj_at_k, pass_at_k
+from evaluators.passk import ProblemResult, default_ks, majority_vote, summarize
+
+
+@pytest.mark.parametrize(
+    "n, c, k, expected",
+    [
+        (10, 0, 1, 0.0),
+        (10, 10, 5, 1.0),
+        (10, 3, 1, 0.3),  # pass@1 = c/n
+        (4, 1, 2, 0.5),  # 1 - C(3,2)/C(4,2) = 1 - 3/6
+        (5, 2, 2, 0.7),  # 1 - C(3,2)/C(5,2) = 1 - 3/10
+        (16, 2, 8, 1 - 28 / 120),  # 1 - C(14,8)/C(16,8) = 1 - 3003/12870 = 0.7667 (biased form: 0.656)
+        (6, 4, 3, 1.0),  # n - c = 2 < k = 3: every 3-subset holds a success
+    ],
+)
+def test_pass_at_k_hand_values(n, c, k, expected):
+    assert pass_at_k(n, c, k) == pytest.approx(expected)
+
+
+def test_pass_at_k_matches_combinatorial_form_without_overflow():
+    # float(comb(2000, 500)) overflows; the product form must not.
+    n, c, k = 200, 13, 50
+    assert pass_at_k(n, c, k) == pytest.approx(1 - math.comb(n - c, k) / math.comb(n, k))
+    assert 0.0 < pass_at_k(2000, 3, 500) < 1.0
+
+
+@pytest.mark.parametrize("n, c, k", [(4, 0, 8), (4, 4, 5), (1, 0, 2)])
+def test_pass_at_k_with_fewer_samples_than_k_is_an_error(n, c, k):
+    with pytest.raises(ValueError, match="at least k samples"):
+        pass_at_k(n, c, k)
+
+
+def test_pass_at_k_rejects_impossible_counts():
+    with pytest.raises(ValueError):
+        pass_at_k(4, 5, 1)
+
+
+def test_majority_vote_abstains_and_breaks_ties_by_first_occurrence():
+    assert majority_vote([None, None]) is None
+    assert majority_vote(["3", "5", "5", "3"]) == "3"  # 2-2 tie: "3" voted first
+    assert majority_vote([None, "7", None]) == "7"
+
+
+def test_maj_at_k_hand_case():
+    # answers 1 (correct), 2, 1 (correct), abstain. Over the 4 subsets of size 3:
+    # {1,2,1} -> 1 ok; {1,2,-} -> tie 1/2, first is 1 -> ok; {1,1,-} -> ok; {2,1,-} -> tie, first is 2 -> wrong.
+    assert maj_at_k(["1", "2", "1", None], [True, False, True, False], 3) == pytest.approx(3 / 4)
+    # maj@1 = pass@1 = fraction of correct samples.
+    assert maj_at_k(["1", "2", "1", None], [True, False, True, False], 1) == pytest.approx(2 / 4)
+    assert maj_at_k([None] * 4, [False] * 4, 2) == 0.0
+
+
+def test_maj_at_k_sampled_subsets_are_reproducible():
+    answers = ["1", "2", "3"] * 20
+    correct = [a == "1" for a in answers]
+    first = maj_at_k(answers, correct, 30, max_subsets=200)
+    assert first == maj_at_k(answers, correct, 30, max_subsets=200)
+    assert 0.0 < first < 1.0
+
+
+def test_summarize_standard_error_is_over_problems():
+    problems = [
+        ProblemResult("a", [True, True], ["1", "1"]),  # pass@1 = 1
+        ProblemResult("b", [True, False], ["2", "3"]),  # pass@1 = 0.5
+        ProblemResult("c", [False, False], ["4", None]),  # pass@1 = 0
+    ]
+    metrics = summarize(problems, [1, 2])
+    # per-problem pass@1 = [1, .5, 0]: mean .5, sd (ddof=1) = .5, SE = .5 / sqrt(3)
+    assert metrics["pass@1"] == pytest.approx(0.5)
+    assert metrics["pass@1_stderr"] == pytest.approx(0.5 / math.sqrt(3))
+    # pass@2 per problem = [1, 1, 0]
+    assert metrics["pass@2"] == pytest.approx(2 / 3)
+    assert metrics["mean@2"] == metrics["pass@1"]
+
+
+def test_default_ks_are_powers_of_two_up_to_n():
+    assert default_ks(64) == [1, 2, 4, 8, 16, 32, 64]
+    assert default_ks(12) == [1, 2, 4, 8, 12]
