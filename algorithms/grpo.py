@@ -1,0 +1,79 @@
+"""GRPO (Shao et al. 2024, DeepSeekMath) with the knobs of its descendants.
+
+A_i = (r_i - mean_g) / (std_g + 1e-6) on every token of sample i; PPO clipped
+surrogate; optional KL loss to the frozen initial policy and entropy bonus.
+Presets: Dr. GRPO (Liu et al. 2025) = `norm_adv_by_std=false` +
+`seq_mean_token_sum_norm`; DAPO (Yu et al. 2025) = clip-higher 0.2/0.28 +
+`token_mean` + dynamic sampling (`dynamic_sampling=true`: the runner drops
+groups whose rewards are all equal and refills the batch).
+
+Departures from the paper, following verl's reference code:
+1. The loss is aggregated by `loss_agg` (default token_mean, as verl) rather
+   than the paper's per-sequence mean then batch mean (`seq_mean_token_mean`).
+2. The KL estimator is k3 clamped to [-10, 10] and log-ratios clamped to +-20.
+3. `seq_mean_token_sum_norm` averages over sequences after dividing each token sum
+   by max_new_tokens; verl sums over sequences (a constant lr factor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from algorithms.base import Algorithm
+from algorithms.batch import RolloutBatch
+from algorithms.context import TrainContext
+from algorithms.losses import ClipSettings
+from algorithms.policy_gradient import PGSettings, PolicyGradient
+from algorithms.registry import ADVANTAGES, register_algorithm
+from evaluators.types import Example
+
+
+@dataclass
+class GRPOConfig:
+    name: str = "grpo"
+    norm_adv_by_std: bool = True  # false = Dr. GRPO advantages r - mean
+    eps_low: float = 0.2  # clip ratio floor 1 - eps_low
+    eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high (0.28 = DAPO)
+    dual_clip: float | None = None  # dual-clip constant c for A < 0 (3.0 in verl), null = off
+    loss_agg: str = "token_mean"  # token_mean | seq_mean_token_mean | seq_mean_token_sum | seq_mean_token_sum_norm
+    kl_coef: float = 0.001  # weight of the KL loss to the initial policy (0 = no reference model)
+    kl_type: str = "k3"  # k1 | k2 | k3
+    entropy_coef: float = 0.0  # entropy bonus weight
+    ppo_epochs: int = 1  # passes over each rollout batch
+    dynamic_sampling: bool = False  # DAPO: keep only groups with mixed rewards, refill
+
+
+def pg_settings(config: Any, policy_loss: str = "clip") -> PGSettings:
+    """The PolicyGradient settings named in a GRPO-family config."""
+    return PGSettings(
+        policy_loss=policy_loss,
+        clip=ClipSettings(config.eps_low, config.eps_high, config.dual_clip),
+        loss_agg=config.loss_agg,
+        kl_coef=config.kl_coef,
+        kl_type=config.kl_type,
+        entropy_coef=config.entropy_coef,
+        ppo_epochs=config.ppo_epochs,
+    )
+
+
+@register_algorithm("grpo")
+class GRPO(Algorithm):
+    def __init__(self, config: GRPOConfig, ctx: TrainContext) -> None:
+        self.config = config
+        self.advantage = ADVANTAGES.get("grpo" if config.norm_adv_by_std else "dr_grpo")
+        self.pg = PolicyGradient(ctx, pg_settings(config))
+
+    def update(self, examples: list[Example], rollouts: RolloutBatch | None) -> dict[str, float]:
+        advantages = self.advantage(rollouts.rewards, rollouts.group_ids)
+        keep = torch.ones_like(rollouts.rewards, dtype=torch.bool)
+        return self.pg.update(rollouts, advantages, keep)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.pg.optimizer.state_dict(), "scheduler": self.pg.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pg.optimizer.load_state_dict(state["optimizer"])
+        self.pg.scheduler.load_state_dict(state["scheduler"])

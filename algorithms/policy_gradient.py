@@ -1,0 +1,133 @@
+"""The shared policy-gradient update every RL algorithm composes.
+
+An algorithm supplies one advantage per sample (or per token) and which samples to keep; this
+module runs `ppo_epochs` passes over mini-batches of prompts, accumulates the
+clipped-surrogate (+ KL, - entropy) loss over micro-batches, and steps the
+optimizer once per mini-batch. Old log-probs are recomputed before the first
+update, so later mini-batches and epochs are true off-policy importance ratios.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from algorithms.batch import RolloutBatch
+from algorithms.context import TrainContext, clip_and_step, make_optimizer
+from algorithms.logprobs import target_logprobs
+from algorithms.losses import ClipSettings, agg_loss
+from algorithms.registry import KL_ESTIMATORS, POLICY_LOSSES
+
+
+@dataclass(frozen=True)
+class PGSettings:
+    policy_loss: str = "clip"
+    clip: ClipSettings = field(default_factory=ClipSettings)
+    loss_agg: str = "token_mean"
+    kl_coef: float = 0.0
+    kl_type: str = "k3"
+    entropy_coef: float = 0.0
+    ppo_epochs: int = 1
+
+
+class PolicyGradient:
+    """Owns the policy optimizer (and the frozen reference when KL is on)."""
+
+    def __init__(self, ctx: TrainContext, settings: PGSettings) -> None:
+        self.ctx, self.settings = ctx, settings
+        self.policy_loss = POLICY_LOSSES.get(settings.policy_loss)
+        self.kl = KL_ESTIMATORS.get(settings.kl_type)
+        self.params = [p for p in ctx.model.parameters() if p.requires_grad]
+        s = ctx.settings
+        self.optimizer, self.scheduler = make_optimizer(self.params, s.lr, s.weight_decay, s.warmup_steps)
+        self.reference = None
+        if settings.kl_coef > 0:
+            self.reference = copy.deepcopy(ctx.model).eval().requires_grad_(False)
+
+    # --- the whole update -------------------------------------------------
+    def update(
+        self,
+        batch: RolloutBatch,
+        advantages: Tensor,
+        keep: Tensor,
+        extra_backward: Callable[[Tensor], dict[str, float]] | None = None,
+    ) -> dict[str, float]:
+        """Optimise on the kept samples; `advantages` is `[N]` (broadcast over tokens) or `[N, T]` (PPO's GAE).
+
+        `extra_backward(prompt_index)` may add gradients of another loss for the
+        same mini-batch (SuperRL's SFT term; PPO's value loss, whose critic steps
+        its own optimizer there) before each optimizer step.
+        """
+        old_logp, ref_logp = self.reference_logprobs(batch)
+        metrics: dict[str, list[float]] = defaultdict(list)
+        for _ in range(self.settings.ppo_epochs):
+            for prompts in self.mini_batches(len(batch.examples)):
+                samples = torch.nonzero(torch.isin(batch.group_ids, prompts) & keep).squeeze(-1)
+                if len(samples):
+                    for k, v in self.backward(batch, samples, advantages, old_logp, ref_logp).items():
+                        metrics[k].append(v)
+                if extra_backward is not None:
+                    for k, v in extra_backward(prompts).items():
+                        metrics[k].append(v)
+                if any(p.grad is not None for p in self.params):
+                    metrics["train/grad_norm"].append(self.step())
+        return {k: sum(v) / len(v) for k, v in metrics.items()}
+
+    def mini_batches(self, num_prompts: int) -> Iterator[Tensor]:
+        size = self.ctx.settings.mini_batch_prompts
+        order = torch.arange(num_prompts, device=self.ctx.device)
+        yield from order.split(size)
+
+    def step(self) -> float:
+        return clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip)
+
+    # --- pieces -----------------------------------------------------------
+    @torch.no_grad()
+    def reference_logprobs(self, batch: RolloutBatch) -> tuple[Tensor | None, Tensor | None]:
+        """Old log-probs (only needed when the policy moves within this update) and reference ones."""
+        temperature = self.ctx.settings.temperature
+        off_policy = self.settings.ppo_epochs > 1 or self.ctx.settings.mini_batch_prompts < len(batch.examples)
+        old = self._chunked(self.ctx.model, batch, temperature) if off_policy else None
+        ref = self._chunked(self.reference, batch, temperature) if self.reference is not None else None
+        return old, ref
+
+    def _chunked(self, model: torch.nn.Module, batch: RolloutBatch, temperature: float) -> Tensor:
+        size = self.ctx.settings.micro_batch_size
+        index = torch.arange(len(batch.sequences), device=self.ctx.device)
+        return torch.cat([target_logprobs(model, batch.sequences.select(i), temperature)[0] for i in index.split(size)])
+
+    def backward(
+        self, batch: RolloutBatch, samples: Tensor, advantages: Tensor, old_logp: Tensor | None, ref_logp: Tensor | None
+    ) -> dict[str, float]:
+        """Accumulate gradients of the loss over `samples`, micro-batch by micro-batch."""
+        s, ctx = self.settings, self.ctx
+        mask = batch.mask[samples]
+        counts = dict(num_tokens=mask.sum().clamp(min=1.0), num_seqs=float(len(samples)), norm_len=float(ctx.settings.max_new_tokens))
+        totals: dict[str, float] = defaultdict(float)
+        for micro in samples.split(ctx.settings.micro_batch_size):
+            logp, entropy = target_logprobs(ctx.model, batch.sequences.select(micro), ctx.settings.temperature, with_entropy=True)
+            micro_mask = batch.mask[micro]
+            old = old_logp[micro] if old_logp is not None else logp.detach()
+            adv = advantages[micro].to(logp.dtype)
+            adv = adv.unsqueeze(-1) if adv.dim() == 1 else adv
+            pg_mat, clipped = self.policy_loss(logp, old, adv, s.clip)
+            pg = agg_loss(pg_mat, micro_mask, s.loss_agg, **counts)
+            ent = agg_loss(entropy, micro_mask, s.loss_agg, **counts)
+            loss = pg - s.entropy_coef * ent
+            if ref_logp is not None:
+                kl = agg_loss(self.kl(logp, ref_logp[micro]), micro_mask, s.loss_agg, **counts)
+                loss = loss + s.kl_coef * kl
+                totals["loss/kl"] += float(kl.detach())
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite policy loss ({float(loss)})")
+            loss.backward()
+            totals["loss/pg"] += float(pg.detach())
+            totals["loss/entropy"] += float(ent.detach())
+            totals["train/clip_frac"] += float((clipped * micro_mask).sum() / counts["num_tokens"])
+            totals["train/ratio_mean"] += float(((logp.detach() - old).exp() * micro_mask).sum() / counts["num_tokens"])
+        return dict(totals)

@@ -1,0 +1,246 @@
+"""PPO with a learned critic (Schulman et al. 2017, "Proximal Policy Optimization
+Algorithms"; the LLM recipe of Ouyang et al. 2022), following verl's reference code.
+
+Token rewards are the {0, 1} outcome on each completion's last token minus
+`kl_coef` x k1 KL to the frozen initial policy on every token (KL in the reward,
+not in the loss). A critic predicts the return of every completion prefix; GAE
+(gamma = lambda = 1 by default) turns rewards and values into per-token
+advantages, whitened over the batch, which drive the shared clipped-surrogate
+update. The critic minimises 0.5 * max((V - R)^2, (clip(V, V_old +- 0.5) - R)^2).
+
+`critic=separate` (default, as verl): a deep copy of the policy's transformer plus
+a scalar head, with its own AdamW at `critic_lr_mult` x the policy lr.
+`critic=head`: the scalar head sits on the policy's own transformer; the value
+loss then also trains that shared trunk (stepped by the policy optimizer) and only
+the head runs at the critic lr.
+
+Departures from verl's reference code:
+1. The critic steps once per policy mini-batch, just before the policy step, in
+   the same epochs (through PolicyGradient's `extra_backward` hook) instead of a
+   separate pass with its own mini-batch size. Values, returns and advantages are
+   fixed before either update, so the targets are the same.
+2. The KL coefficient is fixed (verl's default `kl_ctrl.type=fixed`); no adaptive controller.
+3. Both optimizers share `train.weight_decay`, `train.grad_clip` and warmup (verl
+   configures the critic's separately; its defaults are equal apart from lr).
+4. `critic=head` (shared trunk, loss pg + vf_coef * value) is not in verl, which
+   always trains a separate critic model.
+5. GAE's advantages and returns are zeroed on padding (verl leaves values there that
+   every loss masks out anyway).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from algorithms.base import Algorithm
+from algorithms.batch import RolloutBatch, SequenceBatch
+from algorithms.context import TrainContext, clip_and_step, make_optimizer
+from algorithms.logprobs import position_ids, target_logprobs
+from algorithms.losses import ClipSettings, agg_loss
+from algorithms.policy_gradient import PGSettings, PolicyGradient
+from algorithms.registry import KL_ESTIMATORS, register_algorithm
+from evaluators.types import Example
+
+CRITIC_MODES = ("separate", "head")
+
+
+@dataclass
+class PPOConfig:
+    name: str = "ppo"
+    critic: str = "separate"  # separate = policy transformer copy + value head | head = value head on the policy's transformer
+    critic_lr_mult: float = 10.0  # critic lr = this x train.lr (verl: 1e-5 vs 1e-6)
+    gamma: float = 1.0  # GAE discount
+    lam: float = 1.0  # GAE lambda
+    value_clip: float = 0.5  # new values are clipped to V_old +- this in the value loss
+    vf_coef: float = 1.0  # weight of the value loss; with critic=head it trades off against the policy loss on the shared trunk
+    kl_coef: float = 0.001  # weight of the KL penalty subtracted from token rewards (0 = no reference model)
+    kl_type: str = "k1"  # estimator of the in-reward KL: k1 | k2 | k3
+    eps_low: float = 0.2  # clip ratio floor 1 - eps_low
+    eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high
+    dual_clip: float | None = None  # dual-clip constant c for A < 0 (3.0 in verl), null = off
+    loss_agg: str = "token_mean"  # policy-loss aggregation (see algorithms/losses.py); the value loss is always token_mean
+    entropy_coef: float = 0.0  # entropy bonus weight
+    ppo_epochs: int = 1  # passes over each rollout batch (policy and critic)
+
+
+# --- pure functions -----------------------------------------------------------
+def token_rewards(outcome: Tensor, mask: Tensor, kl: Tensor, kl_coef: float) -> Tensor:
+    """`[N, T]`: outcome `[N]` on each completion's last real token, minus kl_coef * kl on every real token."""
+    last = (mask.sum(-1).long() - 1).clamp(min=0)
+    scores = torch.zeros_like(mask).scatter(1, last.unsqueeze(-1), outcome.to(mask.dtype).unsqueeze(-1))
+    return (scores - kl_coef * kl) * mask
+
+
+def gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma: float, lam: float) -> tuple[Tensor, Tensor]:
+    """Generalised advantage estimation, right to left over `[N, T]` (verl's masked form).
+
+    delta_t = r_t + gamma V_{t+1} - V_t; A_t = delta_t + gamma lam A_{t+1}; returns = A + V.
+    Padding carries the next real value and advantage through unchanged; both
+    outputs are zero on padding.
+    """
+    next_value = torch.zeros_like(values[:, 0])
+    next_advantage = torch.zeros_like(values[:, 0])
+    advantages = torch.zeros_like(values)
+    for t in reversed(range(values.shape[1])):
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        real = mask[:, t]
+        next_advantage = real * (delta + gamma * lam * next_advantage) + (1 - real) * next_advantage
+        next_value = real * values[:, t] + (1 - real) * next_value
+        advantages[:, t] = next_advantage
+    return advantages * mask, (advantages + values) * mask
+
+
+def masked_whiten(x: Tensor, mask: Tensor, eps: float = 1e-8) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over real tokens, unbiased var (verl's masked_whiten); zero on padding."""
+    count = mask.sum()
+    mean = (x * mask).sum() / count
+    var = (((x - mean) ** 2) * mask).sum() / (count - 1).clamp(min=1.0)
+    return (x - mean) * torch.rsqrt(var + eps) * mask
+
+
+def clipped_value_loss(values: Tensor, old_values: Tensor, returns: Tensor, clip: float) -> tuple[Tensor, Tensor]:
+    """`[N, T]` 0.5 * max((V - R)^2, (clip(V, V_old +- clip) - R)^2), and 1 where the clipped term won."""
+    clipped_values = old_values + (values - old_values).clamp(-clip, clip)
+    unclipped = (values - returns) ** 2
+    clipped = (clipped_values - returns) ** 2
+    return 0.5 * torch.maximum(unclipped, clipped), (clipped > unclipped).float()
+
+
+def explained_variance(values: Tensor, returns: Tensor, mask: Tensor) -> float:
+    """1 - Var(R - V) / Var(R) over real tokens: 1 = perfect critic, 0 = no better than a constant."""
+    real = mask.bool()
+    residual, target = (returns - values)[real], returns[real]
+    return float(1.0 - residual.var() / (target.var() + 1e-5))
+
+
+@torch.no_grad()
+def chunked(fn: Callable[[SequenceBatch], Tensor], sequences: SequenceBatch, size: int) -> Tensor:
+    """`fn` over micro-batches of `size` sequences, concatenated, without gradients."""
+    index = torch.arange(len(sequences), device=sequences.input_ids.device)
+    return torch.cat([fn(sequences.select(i)) for i in index.split(size)])
+
+
+# --- the critic ---------------------------------------------------------------
+class ValueModel(nn.Module):
+    """A scalar head on a causal LM's transformer, read where each completion token is predicted."""
+
+    def __init__(self, backbone: nn.Module, hidden_size: int, init_std: float) -> None:
+        super().__init__()
+        self.backbone = backbone
+        weight = next(backbone.parameters())
+        self.head = nn.Linear(hidden_size, 1, device=weight.device, dtype=weight.dtype)
+        nn.init.normal_(self.head.weight, std=init_std)  # as the token-classification head verl's critic loads
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, batch: SequenceBatch) -> Tensor:
+        """`[N, T]` values: position t - 1's hidden state values the prefix before completion token t."""
+        hidden = self.backbone(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=position_ids(batch.attention_mask),
+            use_cache=False,
+        ).last_hidden_state
+        return self.head(hidden[:, batch.target_start - 1 : -1]).squeeze(-1).float()
+
+
+def build_critic(policy: nn.Module, mode: str) -> tuple[ValueModel, nn.Module]:
+    """The value model and the part the critic owns (optimises, checkpoints): all of it, or only its head."""
+    if mode not in CRITIC_MODES:
+        raise ValueError(f"unknown critic {mode!r}; known: {', '.join(CRITIC_MODES)}")
+    shared = mode == "head"
+    backbone = policy.base_model if shared else copy.deepcopy(policy.base_model)
+    critic = ValueModel(backbone, policy.config.hidden_size, policy.config.initializer_range)
+    return critic, critic.head if shared else critic
+
+
+# --- the algorithm ------------------------------------------------------------
+@register_algorithm("ppo")
+class PPO(Algorithm):
+    def __init__(self, config: PPOConfig, ctx: TrainContext) -> None:
+        self.config, self.ctx = config, ctx
+        settings = PGSettings(
+            policy_loss="clip",
+            clip=ClipSettings(config.eps_low, config.eps_high, config.dual_clip),
+            loss_agg=config.loss_agg,
+            kl_coef=0.0,  # no KL loss: PPO's KL lives in the reward
+            entropy_coef=config.entropy_coef,
+            ppo_epochs=config.ppo_epochs,
+        )
+        self.pg = PolicyGradient(ctx, settings)
+        self.kl = KL_ESTIMATORS.get(config.kl_type)
+        self.reference = copy.deepcopy(ctx.model).eval().requires_grad_(False) if config.kl_coef > 0 else None
+        self.critic, self.owned = build_critic(ctx.model, config.critic)
+        self.critic_params = list(self.owned.parameters())
+        s = ctx.settings
+        self.critic_optimizer, self.critic_scheduler = make_optimizer(
+            self.critic_params, s.lr * config.critic_lr_mult, s.weight_decay, s.warmup_steps
+        )
+
+    def update(self, examples: list[Example], rollouts: RolloutBatch | None) -> dict[str, float]:
+        mask = rollouts.mask.float()
+        micro = self.ctx.settings.micro_batch_size
+        old_values = chunked(self.critic, rollouts.sequences, micro)
+        kl = self.reward_kl(rollouts) * mask
+        rewards = token_rewards(rollouts.rewards, mask, kl, self.config.kl_coef)
+        advantages, returns = gae(rewards, old_values, mask, self.config.gamma, self.config.lam)
+        advantages = masked_whiten(advantages, mask)
+        keep = torch.ones_like(rollouts.rewards, dtype=torch.bool)
+        value_step = partial(self.value_step, rollouts, old_values, returns)
+        metrics = self.pg.update(rollouts, advantages, keep, extra_backward=value_step)
+        metrics["train/explained_variance"] = explained_variance(old_values, returns, mask)
+        metrics["train/reward_kl"] = float(kl.sum() / mask.sum())
+        metrics["train/value_mean"] = float((old_values * mask).sum() / mask.sum())
+        return metrics
+
+    def reward_kl(self, rollouts: RolloutBatch) -> Tensor:
+        """`[N, T]` KL estimate of the current (pre-update) policy to the reference; zeros without one."""
+        if self.reference is None:
+            return torch.zeros_like(rollouts.mask, dtype=torch.float32)
+        micro, temperature = self.ctx.settings.micro_batch_size, self.ctx.settings.temperature
+        logp = chunked(lambda b: target_logprobs(self.ctx.model, b, temperature)[0], rollouts.sequences, micro)
+        ref = chunked(lambda b: target_logprobs(self.reference, b, temperature)[0], rollouts.sequences, micro)
+        return self.kl(logp, ref)
+
+    def value_step(self, rollouts: RolloutBatch, old_values: Tensor, returns: Tensor, prompts: Tensor) -> dict[str, float]:
+        """Clipped value loss on the mini-batch of `prompts`, backward, one critic optimizer step."""
+        samples = torch.nonzero(torch.isin(rollouts.group_ids, prompts)).squeeze(-1)
+        num_tokens = rollouts.mask[samples].sum().clamp(min=1.0)
+        totals: dict[str, float] = defaultdict(float)
+        for micro in samples.split(self.ctx.settings.micro_batch_size):
+            mask = rollouts.mask[micro]
+            values = self.critic(rollouts.sequences.select(micro))
+            loss_mat, clipped = clipped_value_loss(values, old_values[micro], returns[micro], self.config.value_clip)
+            loss = agg_loss(loss_mat, mask, "token_mean", num_tokens=num_tokens)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite value loss ({float(loss)})")
+            (self.config.vf_coef * loss).backward()
+            totals["loss/value"] += float(loss.detach())
+            totals["train/value_clip_frac"] += float((clipped * mask).sum() / num_tokens)
+        totals["train/critic_grad_norm"] = clip_and_step(
+            self.critic_params, self.critic_optimizer, self.critic_scheduler, self.ctx.settings.grad_clip
+        )
+        return dict(totals)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.pg.optimizer.state_dict(),
+            "scheduler": self.pg.scheduler.state_dict(),
+            "critic": self.owned.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "critic_scheduler": self.critic_scheduler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pg.optimizer.load_state_dict(state["optimizer"])
+        self.pg.scheduler.load_state_dict(state["scheduler"])
+        self.owned.load_state_dict(state["critic"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.critic_scheduler.load_state_dict(state["critic_scheduler"])

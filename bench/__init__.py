@@ -1,0 +1,1 @@
+"""Orchestration: CLI entry points, runner, models, rollout engines, results."""

@@ -1,0 +1,92 @@
+"""Build the run's parts from the composed config, checking it before any work."""
+
+from __future__ import annotations
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from algorithms.base import Algorithm
+from algorithms.context import TrainContext, TrainSettings
+from algorithms.registry import ALGORITHMS
+from bench.rollout import Sampling
+from evaluators.passk import default_ks
+from evaluators.tasks import get_task
+
+
+class ConfigError(ValueError):
+    """A config that composes but cannot run; raised before any work starts."""
+
+
+def resolve_device(device) -> torch.device:
+    """`auto|cpu|cuda` (a `Device` enum or its string) -> a torch device."""
+    name = getattr(device, "value", device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but CUDA is not available; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+def mini_batch_prompts(cfg: DictConfig) -> int:
+    return cfg.train.mini_batch_prompts or cfg.rollout.prompts_per_step
+
+
+def eval_ks(cfg: DictConfig) -> list[int]:
+    return list(cfg.eval.k) if cfg.eval.k else default_ks(cfg.eval.n)
+
+
+def check_config(cfg: DictConfig) -> None:
+    """The cross-field rules a schema cannot express, with the keys named."""
+    if cfg.train.steps < 0:
+        raise ConfigError(f"train.steps must be >= 0, got {cfg.train.steps}")
+    if cfg.rollout.prompts_per_step < 1 or cfg.rollout.n < 1:
+        raise ConfigError("rollout.prompts_per_step and rollout.n must be >= 1")
+    if cfg.rollout.prompts_per_step % mini_batch_prompts(cfg):
+        raise ConfigError(
+            f"rollout.prompts_per_step ({cfg.rollout.prompts_per_step}) must be divisible by "
+            f"train.mini_batch_prompts ({mini_batch_prompts(cfg)})"
+        )
+    if cfg.train.micro_batch_size < 1:
+        raise ConfigError("train.micro_batch_size must be >= 1")
+    bad_ks = [k for k in eval_ks(cfg) if not 1 <= k <= cfg.eval.n]
+    if bad_ks:
+        raise ConfigError(f"eval.k values {bad_ks} need 1 <= k <= eval.n ({cfg.eval.n})")
+    if cfg.eval.problems < 1:
+        raise ConfigError("eval.problems must be >= 1")
+
+
+def build_task(cfg: DictConfig):
+    options = dict(cfg.dataset.options)
+    if cfg.dataset.path is not None:
+        options["path"] = cfg.dataset.path
+    if cfg.dataset.name.endswith("_synth"):
+        options["difficulty"] = cfg.dataset.difficulty
+        options.setdefault("test_size", max(cfg.eval.problems, 500))
+    return get_task(cfg.dataset.name, **options)
+
+
+def train_settings(cfg: DictConfig) -> TrainSettings:
+    return TrainSettings(
+        lr=cfg.train.lr,
+        weight_decay=cfg.train.weight_decay,
+        grad_clip=cfg.train.grad_clip,
+        warmup_steps=cfg.train.warmup_steps,
+        micro_batch_size=cfg.train.micro_batch_size,
+        mini_batch_prompts=mini_batch_prompts(cfg),
+        temperature=cfg.rollout.temperature,
+        max_new_tokens=cfg.rollout.max_new_tokens,
+        steps=cfg.train.steps,
+    )
+
+
+def build_algorithm(cfg: DictConfig, ctx: TrainContext) -> Algorithm:
+    algorithm_cls = ALGORITHMS.get(cfg.algorithm.name)
+    return algorithm_cls(OmegaConf.to_object(cfg.algorithm), ctx)
+
+
+def rollout_sampling(cfg: DictConfig) -> Sampling:
+    return Sampling(cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.max_new_tokens)
+
+
+def eval_sampling(cfg: DictConfig) -> Sampling:
+    return Sampling(cfg.eval.temperature, cfg.eval.top_p, cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens)

@@ -1,0 +1,63 @@
+"""Checkpoints: policy, tokenizer, algorithm state, sampler position, RNG, step.
+
+Each is written to a temporary directory and renamed into place, so a killed
+run leaves either the previous checkpoint or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+STATE_FILE = "trainer_state.pt"
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(root: Path, step: int, model, tokenizer, trainer_state: dict[str, Any], keep: int = 2) -> Path:
+    """Write `root/step_{step:06d}` atomically and keep only the newest `keep`."""
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / f"step_{step:06d}"
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}-"))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        torch.save({"step": step, "rng": rng_state(), **trainer_state}, staging / STATE_FILE)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for old in list_checkpoints(root)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Complete checkpoints, oldest first."""
+    if not root.exists():
+        return []
+    return sorted(p for p in root.glob("step_*") if (p / STATE_FILE).exists())
+
+
+def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
+    return torch.load(checkpoint / STATE_FILE, weights_only=False)

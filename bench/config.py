@@ -1,0 +1,140 @@
+"""Structured configs: every knob typed and commented, checked before any work.
+
+Hydra composes `conf/` on top of these dataclasses, so an unknown key or a value
+of the wrong type fails at compose time naming the key. Group schemas are stored
+under `schema/<group>/<name>` and pulled into `conf/<group>/<name>.yaml`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from algorithms.grpo import GRPOConfig
+from algorithms.nsr import NSRConfig, PSRConfig, WReinforceConfig
+from algorithms.ppo import PPOConfig
+from algorithms.relift import ReLIFTConfig
+from algorithms.sft import SFTConfig
+from algorithms.superrl import SuperRLConfig
+
+
+class Device(str, Enum):
+    auto = "auto"  # cuda when available, else cpu
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 40  # rollout + update steps
+    lr: float = 2e-4  # policy learning rate (AdamW)
+    weight_decay: float = 0.0  # AdamW weight decay
+    grad_clip: float = 1.0  # max global grad norm (0 = off)
+    warmup_steps: int = 0  # linear lr warmup, in optimizer steps
+    mini_batch_prompts: int | None = None  # prompts per optimizer step (null = rollout.prompts_per_step)
+    micro_batch_size: int = 256  # sequences per forward/backward
+    log_every: int = 1  # steps between progress-bar refreshes
+    eval_every: int = 0  # steps between mid-training evaluations (0 = only at the end)
+    save_every: int = 0  # steps between checkpoints (0 = only the final one)
+
+
+@dataclass
+class RolloutConfig:
+    engine: str = "hf"  # rollout backend: hf | vllm
+    prompts_per_step: int = 32  # prompts sampled per training step
+    n: int = 8  # completions per prompt (the group size)
+    max_new_tokens: int = 48  # completion length cap
+    temperature: float = 1.0  # sampling temperature
+    top_p: float = 1.0  # nucleus sampling mass
+    batch_size: int = 1024  # sequences per generate call
+
+
+@dataclass
+class EvalConfig:
+    n: int = 64  # samples per test problem
+    problems: int = 200  # held-out test problems
+    k: list[int] | None = None  # pass@k / maj@k list (null = 1, 2, 4, ... n)
+    temperature: float = 1.0  # sampling temperature at evaluation
+    top_p: float = 1.0  # nucleus sampling mass at evaluation
+    max_new_tokens: int | None = None  # completion cap (null = rollout.max_new_tokens)
+    base: bool = True  # also evaluate the starting policy on the same problems and seeds
+
+
+@dataclass
+class BaseModelConfig:
+    """How the tiny base is pre-trained (SFT on synthetic demos); hashed into its cache key."""
+
+    tasks: list[str] = field(default_factory=lambda: ["gsm8k_synth", "math_synth", "hotpotqa_synth"])  # demo mixture (easy splits)
+    weights: list[float] = field(default_factory=lambda: [2.0, 1.0, 1.0])  # sampling weight of each task
+    steps: int = 900  # SFT optimizer steps
+    batch_size: int = 32  # demos per step
+    lr: float = 5e-3  # peak lr (cosine decay)
+    seed: int = 0  # init and data order
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # tiny | hf
+    path: str | None = None  # HF checkpoint dir or hub id (hf models)
+    dtype: str = "float32"  # float32 | bfloat16 | float16
+    hidden_size: int = 128  # tiny: width
+    num_layers: int = 4  # tiny: decoder layers
+    num_heads: int = 4  # tiny: attention heads
+    num_kv_heads: int = 2  # tiny: key/value heads (GQA)
+    intermediate_size: int = 384  # tiny: MLP width
+    base: BaseModelConfig = field(default_factory=BaseModelConfig)  # tiny: pre-training recipe
+
+
+@dataclass
+class DatasetConfig:
+    name: str = MISSING  # registered task name
+    difficulty: str = "easy"  # synthetic tasks: easy | hard
+    path: str | None = None  # real tasks: local jsonl/parquet in the hub schema
+    options: dict[str, Any] = field(default_factory=dict)  # extra task constructor options
+
+
+@dataclass
+class LoggerConfig:
+    name: str = "none"  # none | wandb
+    project: str = "rlvr-bench"  # wandb project
+    mode: str = "offline"  # wandb mode: offline | online | disabled
+    group: str | None = None  # wandb group (null = experiment name)
+
+
+@dataclass
+class Config:
+    algorithm: Any = MISSING  # one of conf/algorithm/*
+    model: ModelConfig = MISSING
+    dataset: DatasetConfig = MISSING
+    rollout: RolloutConfig = MISSING
+    eval: EvalConfig = MISSING
+    logger: LoggerConfig = MISSING
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0  # seeds init, data order and sampling
+    device: Device = Device.auto  # auto | cpu | cuda
+    experiment: str = "default"  # results/runs/<experiment>/...
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    for group, name, node in [
+        ("algorithm", "grpo", GRPOConfig),
+        ("algorithm", "sft", SFTConfig),
+        ("algorithm", "ppo", PPOConfig),
+        ("algorithm", "psr", PSRConfig),
+        ("algorithm", "nsr", NSRConfig),
+        ("algorithm", "w_reinforce", WReinforceConfig),
+        ("algorithm", "relift", ReLIFTConfig),
+        ("algorithm", "superrl", SuperRLConfig),
+        ("model", "model", ModelConfig),
+        ("dataset", "dataset", DatasetConfig),
+        ("rollout", "rollout", RolloutConfig),
+        ("eval", "eval", EvalConfig),
+        ("logger", "logger", LoggerConfig),
+    ]:
+        cs.store(group=f"schema/{group}", name=name, node=node)

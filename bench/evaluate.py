@@ -1,0 +1,44 @@
+"""One evaluation pass: n samples per held-out problem -> per-problem results -> metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.rollout import Engine, Sampling
+from evaluators.passk import ProblemResult, summarize
+from evaluators.types import Example
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    metrics: dict[str, float]  # {"pass@1": v, "pass@1_stderr": se, ...}
+    samples: list[dict]  # one record per problem: completions, answers, correctness
+
+
+def evaluate(engine: Engine, task, tokenizer, problems: list[Example], n: int, ks: list[int], sampling: Sampling, seed: int) -> EvalResult:
+    """Sample `n` completions per problem with a fixed seed, score them, summarise.
+
+    The same seed and problems give the same prompts and RNG stream, so a base
+    and a trained policy are compared on identical draws.
+    """
+    prompts = [task.format_prompt(example, tokenizer) for example in problems]
+    generation = engine.generate(prompts, n, sampling, seed)
+    results, samples = [], []
+    for j, example in enumerate(problems):
+        texts = generation.texts[j * n : (j + 1) * n]
+        scores = [task.score(text, example.answer) for text in texts]
+        result = ProblemResult(example.id, [s.correct for s in scores], [s.extracted for s in scores])
+        results.append(result)
+        samples.append(
+            {
+                "id": example.id,
+                "prompt": prompts[j],
+                "gold": example.answer,
+                "completions": texts,
+                "extracted": result.answers,
+                "correct": result.correct,
+                "reward": [s.reward for s in scores],
+                "extra": [s.extra for s in scores],
+            }
+        )
+    return EvalResult(summarize(results, ks), samples)

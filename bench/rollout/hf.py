@@ -1,0 +1,115 @@
+"""Rollouts with a transformers model: CPU or GPU.
+
+Two paths over the same model and the same sampling distribution:
+- `share_prefix=True` (default): each prompt is prefilled once, its KV cache
+  repeated for its n samples, then decoded token by token with our sampler,
+  stopping as soon as every sequence has finished. For n samples per prompt this
+  saves (n-1)/n of the prompt compute.
+- `share_prefix=False`: plain `model.generate` on n copies of each prompt, the
+  reference the fast path is measured and tested against.
+Sampling is seeded inside a forked RNG, so a call is reproducible and never
+disturbs the training RNG stream.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from algorithms.logprobs import position_ids
+from bench.rollout.sampling import sample_tokens
+from bench.rollout.types import Generation, Sampling, completion_mask, pad_and_cat
+
+
+class HFEngine:
+    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, batch_size: int, share_prefix: bool = True) -> None:
+        self.model, self.tokenizer, self.device = model, tokenizer, device
+        self.batch_size, self.share_prefix = batch_size, share_prefix
+
+    def sync_weights(self, model: torch.nn.Module) -> None:
+        """Colocated: the engine samples from the training module itself."""
+        self.model = model
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int) -> Generation:
+        per_chunk = max(1, self.batch_size // n)  # prompts per call, so a call holds ~batch_size sequences
+        chunks = [prompts[i : i + per_chunk] for i in range(0, len(prompts), per_chunk)]
+        sample = self._sample_shared if self.share_prefix else self._sample_generate
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                torch.manual_seed(seed)
+                parts = [sample(chunk, n, sampling) for chunk in chunks]
+        finally:
+            self.model.train(was_training)
+        pad = self.tokenizer.pad_token_id
+        completion_ids = pad_and_cat([p[2] for p in parts], pad)
+        mask = completion_mask(completion_ids, self.tokenizer.eos_token_id)
+        return Generation(
+            prompt_ids=pad_and_cat([p[0] for p in parts], pad, left=True),
+            prompt_mask=pad_and_cat([p[1] for p in parts], 0, left=True),
+            completion_ids=completion_ids,
+            completion_mask=mask,
+            logprobs=pad_and_cat([p[3] for p in parts], 0.0) * mask,
+            texts=self.tokenizer.batch_decode(completion_ids, skip_special_tokens=True),
+        )
+
+    def _encode(self, prompts: list[str]):
+        return self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+
+    def _sample_shared(self, prompts: list[str], n: int, sampling: Sampling) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        encoded = self._encode(prompts)
+        prompt_mask = encoded["attention_mask"]
+        positions = position_ids(prompt_mask)
+        out = self.model(
+            input_ids=encoded["input_ids"], attention_mask=prompt_mask, position_ids=positions, use_cache=True, logits_to_keep=1
+        )
+        cache = out.past_key_values
+        cache.batch_repeat_interleave(n)
+        logits = out.logits[:, -1].repeat_interleave(n, 0)
+        attention = prompt_mask.repeat_interleave(n, 0)
+        next_position = positions[:, -1:].repeat_interleave(n, 0) + 1
+        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        finished = torch.zeros(logits.shape[0], dtype=torch.bool, device=self.device)
+        tokens, logprobs = [], []
+        for _ in range(sampling.max_new_tokens):
+            token, logp = sample_tokens(logits, sampling.temperature, sampling.top_p)
+            token = token.masked_fill(finished, pad)
+            tokens.append(token)
+            logprobs.append(logp.masked_fill(finished, 0.0))
+            finished |= token == eos
+            if finished.all():
+                break
+            attention = torch.cat([attention, (~finished).long()[:, None]], dim=1)
+            out = self.model(
+                input_ids=token[:, None], attention_mask=attention, position_ids=next_position, past_key_values=cache, use_cache=True
+            )
+            next_position = next_position + 1
+            logits = out.logits[:, -1]
+        repeated_ids = encoded["input_ids"].repeat_interleave(n, 0)
+        return repeated_ids, prompt_mask.repeat_interleave(n, 0), torch.stack(tokens, 1), torch.stack(logprobs, 1)
+
+    def _sample_generate(self, prompts: list[str], n: int, sampling: Sampling) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        encoded = self._encode([p for p in prompts for _ in range(n)])
+        greedy = sampling.temperature == 0
+        out = self.model.generate(
+            **encoded,
+            do_sample=not greedy,
+            temperature=None if greedy else sampling.temperature,
+            top_p=None if greedy else sampling.top_p,
+            top_k=None if greedy else 0,
+            max_new_tokens=sampling.max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
+        completion = out.sequences[:, encoded["input_ids"].shape[1] :]
+        # out.scores: one [N, V] tensor of warped logits per generated position.
+        logprobs = torch.stack(
+            [torch.log_softmax(s.float(), -1).gather(-1, completion[:, t, None]).squeeze(-1) for t, s in enumerate(out.scores)], 1
+        )
+        if greedy:
+            logprobs = torch.zeros_like(logprobs)
+        return encoded["input_ids"], encoded["attention_mask"], completion, logprobs.nan_to_num(0.0, neginf=0.0)

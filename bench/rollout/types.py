@@ -1,0 +1,55 @@
+"""What every rollout engine takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 48
+
+
+@dataclass(frozen=True)
+class Generation:
+    """n completions per prompt, prompt-major: row j*n + g is sample g of prompt j."""
+
+    prompt_ids: Tensor  # [N, P] left-padded
+    prompt_mask: Tensor  # [N, P]
+    completion_ids: Tensor  # [N, T] right-padded with pad
+    completion_mask: Tensor  # [N, T] 1 up to and including the first eos
+    logprobs: Tensor  # [N, T] sampler log-probs of the completion tokens (0 on padding)
+    texts: list[str]  # [N] decoded completions, special tokens dropped
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.completion_mask.sum())
+
+
+def completion_mask(completion_ids: Tensor, eos_id: int) -> Tensor:
+    """1 on tokens up to and including the first eos (all tokens when none)."""
+    is_eos = completion_ids == eos_id
+    after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0
+    return (~after_eos).float()
+
+
+def pad_and_cat(tensors: list[Tensor], value: float, left: bool = False) -> Tensor:
+    """Concatenate `[n_i, L_i]` tensors along rows, padding columns to the longest."""
+    width = max(t.shape[1] for t in tensors)
+    padded = []
+    for t in tensors:
+        fill = t.new_full((t.shape[0], width - t.shape[1]), value)
+        padded.append(torch.cat([fill, t] if left else [t, fill], dim=1))
+    return torch.cat(padded)
+
+
+class Engine(Protocol):
+    def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int) -> Generation: ...
+
+    def sync_weights(self, model: torch.nn.Module) -> None: ...

@@ -1,0 +1,35 @@
+"""Shared fixtures: a private base-model cache and config composition."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from bench.app import CONF_DIR
+
+# Small enough for seconds on a laptop CPU, real enough to train and evaluate.
+SMOKE = [
+    "model.base.steps=20",
+    "train.steps=2",
+    "rollout.prompts_per_step=4",
+    "rollout.n=4",
+    "rollout.max_new_tokens=16",
+    "eval.n=4",
+    "eval.problems=6",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory) -> Path:
+    """Every test builds and reuses base models in a throwaway cache, never ~/.cache."""
+    root = tmp_path_factory.mktemp("rlvr-cache")
+    os.environ["RLVR_BENCH_CACHE"] = str(root)
+    return root
+
+
+def compose_config(overrides: list[str] = ()):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
+        return compose(config_name="config", overrides=list(overrides))
