@@ -1,0 +1,70 @@
+"""ReLIFT: which questions are hardest, the buffer's order and uniqueness, the SFT trigger."""
+
+import pytest
+import torch
+
+from algorithms import ALGORITHMS
+from algorithms.advantages import any_rewarded
+from algorithms.relift import DemoBuffer, ReLIFTConfig
+from tests.rl_helpers import all_finite, changed, example, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def test_any_rewarded_per_group():
+    rewards = torch.tensor([0.0, 1.0, 0.0, 0.0, 1.0, 1.0])
+    groups = torch.tensor([0, 0, 1, 1, 2, 2])
+    # group 0 has one hit, group 1 none, group 2 two
+    assert any_rewarded(rewards, groups, 3).tolist() == [True, False, True]
+
+
+def test_buffer_is_newest_first_and_pops_the_newest():
+    buffer = DemoBuffer()
+    buffer.push([example(1), example(2)])  # step 1
+    buffer.push([example(3)])  # step 2: newest
+    assert [e.id for e in buffer.items] == ["q3", "q1", "q2"]
+    assert [e.id for e in buffer.pop(2)] == ["q3", "q1"]
+    assert [e.id for e in buffer.items] == ["q2"]
+
+
+def test_a_question_waits_in_the_buffer_at_most_once_and_may_return_after_training():
+    buffer = DemoBuffer()
+    buffer.push([example(1), example(1)])
+    buffer.push([example(1), example(2)])
+    assert [e.id for e in buffer.items] == ["q2", "q1"]  # q1 already waiting: no copy
+    buffer.pop(2)
+    buffer.push([example(1)])
+    assert [e.id for e in buffer.items] == ["q1"]  # trained on, failed again: back in
+
+
+def test_sft_runs_once_the_buffer_holds_sft_batch():
+    ctx = tiny_context()
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(sft_batch=2), ctx)
+    # step 1: prompt q0 all fail -> buffer [q0]; 1 < 2, no SFT
+    step1 = rollout_batch(ctx, [[0.0, 0.0], [1.0, 0.0]], [example(0), example(1)])
+    metrics = relift.update(step1.examples, step1)
+    assert (metrics["train/buffer_size"], metrics["train/sft_steps"], metrics["train/demos_used"]) == (1, 0, 0)
+    assert "loss/sft" not in metrics
+    # step 2: q2 and q3 fail -> buffer [q2, q3, q0] = 3 >= 2: SFT on the newest two, q0 stays
+    step2 = rollout_batch(ctx, [[0.0, 0.0], [0.0, 0.0]], [example(2), example(3)])
+    before = snapshot(ctx.model)
+    metrics = relift.update(step2.examples, step2)
+    assert changed(before, ctx.model)  # all-fail groups have A = 0: only the SFT step moves the weights
+    assert (metrics["train/buffer_size"], metrics["train/sft_steps"], metrics["train/demos_used"]) == (1, 1, 2)
+    assert [e.id for e in relift.buffer.items] == ["q0"]
+    assert metrics["train/demos_used_frac"] == pytest.approx(2 / 4)  # q2, q3 of the 4 questions seen
+    assert metrics["train/hardest_frac"] == 1.0
+    assert "loss/sft" in metrics and all_finite(metrics)
+
+
+def test_rl_step_changes_the_policy_and_state_round_trips():
+    ctx = tiny_context()
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(sft_batch=8), ctx)
+    batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 0.0]])
+    before = snapshot(ctx.model)
+    relift.update(batch.examples, batch)
+    assert changed(before, ctx.model)
+    fresh = ALGORITHMS.get("relift")(ReLIFTConfig(sft_batch=8), tiny_context())
+    fresh.load_state_dict(relift.state_dict())
+    assert fresh.buffer.items == relift.buffer.items and [e.id for e in fresh.buffer.items] == ["q1"]
+    assert fresh.seen == {"q0", "q1"}
