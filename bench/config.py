@@ -37,8 +37,7 @@ class TrainConfig:
     warmup_steps: int = 0  # linear lr warmup, in optimizer steps
     mini_batch_prompts: int | None = None  # prompts per optimizer step (null = rollout.prompts_per_step)
     micro_batch_size: int = 256  # sequences per forward/backward
-    log_every: int = 1  # steps between progress-bar refreshes
-    eval_every: int = 0  # steps between mid-training evaluations (0 = only at the end)
+    eval_every: int = 0  # steps between mid-training evaluations, logged as eval/<dataset>/* (0 = only at the end)
     save_every: int = 0  # steps between checkpoints (0 = only the final one)
 
 
@@ -69,8 +68,8 @@ class BaseModelConfig:
     """How the tiny base is pre-trained (SFT on synthetic demos); hashed into its cache key."""
 
     tasks: list[str] = field(default_factory=lambda: ["gsm8k_synth", "math_synth", "hotpotqa_synth"])  # demo mixture (easy splits)
-    weights: list[float] = field(default_factory=lambda: [2.0, 1.0, 1.0])  # sampling weight of each task
-    steps: int = 900  # SFT optimizer steps
+    weights: list[float] = field(default_factory=lambda: [3.0, 1.0, 1.0])  # sampling weight of each task
+    steps: int = 800  # SFT optimizer steps
     batch_size: int = 32  # demos per step
     lr: float = 5e-3  # peak lr (cosine decay)
     seed: int = 0  # init and data order

@@ -19,7 +19,7 @@ from bench.config import ModelConfig
 from bench.tokenizer import build_char_tokenizer
 
 log = logging.getLogger(__name__)
-BASE_RECIPE_VERSION = "2"  # bump when the pre-training code changes what it produces
+BASE_RECIPE_VERSION = "3"  # bump when the pre-training code changes what it produces
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 

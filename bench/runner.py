@@ -11,9 +11,10 @@ from tqdm import tqdm
 
 from algorithms.base import Algorithm
 from bench.checkpoint import save_checkpoint
-from bench.rollout import Engine, Sampling
+from bench.rollout import Sampling
 from bench.sampler import PromptSampler
 from bench.scoring import score_generation
+from bench.session import Session
 from bench.tracking import MetricsLog
 
 log = logging.getLogger(__name__)
@@ -22,43 +23,39 @@ log = logging.getLogger(__name__)
 @dataclass
 class Runner:
     algorithm: Algorithm
-    engine: Engine
+    session: Session
     sampler: PromptSampler
-    task: object
-    model: object
-    tokenizer: object
     metrics: MetricsLog
     checkpoints: Path
-    prompts_per_step: int
-    n: int
-    sampling: Sampling
-    steps: int
-    seed: int
-    save_every: int = 0
+    sampling: Sampling  # rollout sampling
 
     def train(self, start_step: int = 0) -> None:
-        bar = tqdm(range(start_step, self.steps), initial=start_step, total=self.steps, desc="train", dynamic_ncols=True)
+        train = self.session.cfg.train
+        bar = tqdm(range(start_step, train.steps), initial=start_step, total=train.steps, desc="train", dynamic_ncols=True)
         for step in bar:
             metrics = self.step(step)
+            if train.eval_every and (step + 1) % train.eval_every == 0 and step + 1 < train.steps:
+                metrics.update(self.evaluate())
             self.metrics.log(step + 1, metrics)
             bar.set_postfix(
                 reward=f"{metrics.get('rollout/reward_mean', float('nan')):.3f}",
                 tok_s=f"{metrics.get('rollout/tokens_per_s', 0):.0f}",
             )
-            if self.save_every and (step + 1) % self.save_every == 0 and step + 1 < self.steps:
+            if train.save_every and (step + 1) % train.save_every == 0 and step + 1 < train.steps:
                 self.save(step + 1)
-        self.save(self.steps)
+        self.save(train.steps)
 
     def step(self, step: int) -> dict[str, float]:
+        session, rollout = self.session, self.session.cfg.rollout
         start = time.perf_counter()
-        examples = self.sampler.next(self.prompts_per_step)
+        examples = self.sampler.next(rollout.prompts_per_step)
         metrics: dict[str, float] = {}
         rollouts = None
         if self.algorithm.needs_rollouts:
-            prompts = [self.task.format_prompt(e, self.tokenizer) for e in examples]
-            generation = self.engine.generate(prompts, self.n, self.sampling, seed=self.seed * 1_000_003 + step)
+            prompts = [session.task.format_prompt(e, session.tokenizer) for e in examples]
+            generation = session.engine.generate(prompts, rollout.n, self.sampling, seed=session.cfg.seed * 1_000_003 + step)
             generated = time.perf_counter()
-            rollouts = score_generation(self.task, generation, examples, self.n)
+            rollouts = score_generation(session.task, generation, examples, rollout.n)
             scored = time.perf_counter()
             metrics.update(
                 {
@@ -72,11 +69,19 @@ class Runner:
             )
         update_start = time.perf_counter()
         metrics.update(self.algorithm.update(examples, rollouts))
-        self.engine.sync_weights(self.model)
+        session.engine.sync_weights(session.model)
         metrics["time/update"] = time.perf_counter() - update_start
         metrics["time/step"] = time.perf_counter() - start
         return metrics
 
+    def evaluate(self) -> dict[str, float]:
+        """Mid-training pass@k on the held-out problems (for steps- and time-to-target)."""
+        start = time.perf_counter()
+        result = self.session.evaluate()
+        metrics = {f"eval/{self.session.task.name}/{k}": v for k, v in result.metrics.items()}
+        metrics["time/eval"] = time.perf_counter() - start
+        return metrics
+
     def save(self, step: int) -> Path:
         state = {"algorithm": self.algorithm.state_dict(), "sampler": self.sampler.state_dict()}
-        return save_checkpoint(self.checkpoints, step, self.model, self.tokenizer, state)
+        return save_checkpoint(self.checkpoints, step, self.session.model, self.session.tokenizer, state)

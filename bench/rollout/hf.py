@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from algorithms.logprobs import position_ids
+from bench.rollout.kv_cache import preallocated_cache
 from bench.rollout.sampling import sample_tokens
 from bench.rollout.types import Generation, Sampling, completion_mask, pad_and_cat
 
@@ -60,35 +61,42 @@ class HFEngine:
 
     def _sample_shared(self, prompts: list[str], n: int, sampling: Sampling) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         encoded = self._encode(prompts)
-        prompt_mask = encoded["attention_mask"]
+        prompt_ids, prompt_mask = encoded["input_ids"], encoded["attention_mask"]
         positions = position_ids(prompt_mask)
-        out = self.model(
-            input_ids=encoded["input_ids"], attention_mask=prompt_mask, position_ids=positions, use_cache=True, logits_to_keep=1
-        )
-        cache = out.past_key_values
-        cache.batch_repeat_interleave(n)
+        out = self.model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+        cache = preallocated_cache(out.past_key_values, n, prompt_ids.shape[1] + sampling.max_new_tokens)
         logits = out.logits[:, -1].repeat_interleave(n, 0)
-        attention = prompt_mask.repeat_interleave(n, 0)
+        rows = logits.shape[0]
+        attention = torch.zeros(rows, prompt_ids.shape[1] + sampling.max_new_tokens, dtype=torch.long, device=self.device)
+        attention[:, : prompt_ids.shape[1]] = prompt_mask.repeat_interleave(n, 0)
         next_position = positions[:, -1:].repeat_interleave(n, 0) + 1
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
-        finished = torch.zeros(logits.shape[0], dtype=torch.bool, device=self.device)
-        tokens, logprobs = [], []
-        for _ in range(sampling.max_new_tokens):
+        tokens = torch.full((rows, sampling.max_new_tokens), pad, dtype=torch.long, device=self.device)
+        logprobs = torch.zeros(rows, sampling.max_new_tokens, device=self.device)
+        active = torch.arange(rows, device=self.device)  # row of each cache entry
+        done = torch.zeros(rows, dtype=torch.bool, device=self.device)
+        for t in range(sampling.max_new_tokens):
             token, logp = sample_tokens(logits, sampling.temperature, sampling.top_p)
-            token = token.masked_fill(finished, pad)
-            tokens.append(token)
-            logprobs.append(logp.masked_fill(finished, 0.0))
-            finished |= token == eos
-            if finished.all():
+            token, logp = token.masked_fill(done, pad), logp.masked_fill(done, 0.0)
+            tokens[active, t], logprobs[active, t] = token, logp
+            attention[active, prompt_ids.shape[1] + t] = (~done).long()
+            done = done | (token == eos)
+            if done.all() or t + 1 == sampling.max_new_tokens:
                 break
-            attention = torch.cat([attention, (~finished).long()[:, None]], dim=1)
+            if done.float().mean() > 0.5:  # drop finished rows once they are the majority
+                keep = (~done).nonzero().squeeze(-1)
+                cache.batch_select_indices(keep)
+                active, token, next_position, done = active[keep], token[keep], next_position[keep], done[keep]
             out = self.model(
-                input_ids=token[:, None], attention_mask=attention, position_ids=next_position, past_key_values=cache, use_cache=True
+                input_ids=token[:, None],
+                attention_mask=attention[active, : prompt_ids.shape[1] + t + 1],
+                position_ids=next_position,
+                past_key_values=cache,
+                use_cache=True,
             )
             next_position = next_position + 1
             logits = out.logits[:, -1]
-        repeated_ids = encoded["input_ids"].repeat_interleave(n, 0)
-        return repeated_ids, prompt_mask.repeat_interleave(n, 0), torch.stack(tokens, 1), torch.stack(logprobs, 1)
+        return prompt_ids.repeat_interleave(n, 0), prompt_mask.repeat_interleave(n, 0), tokens, logprobs
 
     def _sample_generate(self, prompts: list[str], n: int, sampling: Sampling) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         encoded = self._encode([p for p in prompts for _ in range(n)])

@@ -1,8 +1,8 @@
 """`gsm8k_synth`: seeded multi-step arithmetic word problems in GSM8K's schema.
 
 Rows look like GSM8K (`question`, `answer` = worked solution ending in `#### N`)
-and are scored by the same GSM8K grader. Easy: three operands up to 20 (dense
-reward for the tiny base). Hard: five operands up to 99 (sparse reward).
+and are scored by the same GSM8K grader. Easy: three-term addition of numbers up to 10 (dense
+reward for the tiny base). Hard: five operands up to 99 with subtraction (sparse reward).
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ NAMES = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo"]
 ITEMS = ["apples", "pens", "coins", "cards", "books", "shells", "stamps", "eggs"]
 GAINS = ["buys", "finds", "gets", "wins"]
 LOSSES = ["gives away", "loses", "sells", "uses"]
-LEVELS = {"easy": (3, 20), "hard": (5, 99)}  # (operands, largest operand)
+LEVELS = {"easy": (3, 10, False), "hard": (5, 99, True)}  # (operands, largest operand, subtraction?)
 
 
 def make_problem(rng: random.Random, example_id: str, difficulty: str) -> Example:
-    operands, largest = LEVELS[difficulty]
+    operands, largest, subtract = LEVELS[difficulty]
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
     start = total = rng.randint(1, largest)
     actions, steps = [], []
     for _ in range(operands - 1):
         amount = rng.randint(1, largest)
-        if amount <= total and rng.random() < 0.5:
+        if subtract and amount <= total and rng.random() < 0.5:
             actions.append(f"{rng.choice(LOSSES)} {amount}")
             steps.append(f"{total}-{amount}={total - amount}")
             total -= amount

@@ -1,0 +1,62 @@
+"""What a training run and an evaluation share: seeds, device, task, policy, engine."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from bench import build
+from bench.evaluate import EvalResult, evaluate
+from bench.models import load_policy
+from bench.rollout import Engine, Sampling, build_engine
+from evaluators.types import Example
+
+EVAL_SEED_OFFSET = 7_919  # evaluation draws never share a stream with training rollouts
+
+
+@dataclass
+class Session:
+    cfg: DictConfig
+    device: torch.device
+    task: object
+    problems: list[Example]  # the held-out evaluation problems
+    model: torch.nn.Module
+    tokenizer: object
+    engine: Engine
+    ks: list[int]
+    sampling: Sampling  # evaluation sampling
+
+    @property
+    def eval_seed(self) -> int:
+        return self.cfg.seed + EVAL_SEED_OFFSET
+
+    def evaluate(self, n: int | None = None) -> EvalResult:
+        """Score the current policy on the held-out problems with the fixed eval seed."""
+        n = n or self.cfg.eval.n
+        ks = [k for k in self.ks if k <= n]
+        return evaluate(self.engine, self.task, self.tokenizer, self.problems, n, ks, self.sampling, self.eval_seed)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def open_session(cfg: DictConfig, task=None) -> Session:
+    """Check the config, seed, then build the task (unless given), policy and engine."""
+    build.check_config(cfg)
+    device = build.resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    task = task or build.build_task(cfg)
+    problems = task.load("test")[: cfg.eval.problems]
+    model, tokenizer = load_policy(cfg.model, device)
+    model.train()
+    engine = build_engine(cfg.rollout.engine, model, tokenizer, device, cfg.rollout.batch_size)
+    return Session(cfg, device, task, problems, model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg))
+
+
