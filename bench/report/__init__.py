@@ -1,0 +1,1 @@
+"""`python -m bench.report`: every run dir -> one tidy table -> leaderboards, figures, claims check."""

@@ -1,0 +1,74 @@
+"""`python -m bench.report [RESULTS_DIR ...] [--out DIR] [--ks 1,8,64] [--target 0.5]`.
+
+Recipe: load every run dir -> tidy table (+ time to target) -> leaderboard in four
+formats -> claims check -> figures -> one HTML page. Runs that cannot be read are
+logged by path and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bench.io import atomic_write_text
+from bench.report.claims import check_claims, claims_markdown
+from bench.report.csvfile import leaderboard_frame
+from bench.report.html import report_html
+from bench.report.latex import leaderboard_latex
+from bench.report.load import load_runs
+from bench.report.markdown import leaderboard_markdown
+from bench.report.plots import make_plots
+from bench.report.summary import time_to_target
+from bench.report.tables import leaderboard
+
+log = logging.getLogger("bench.report")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description="Turn every run dir into leaderboards (Markdown, LaTeX, CSV, HTML), paper-style figures and a check of the headline claims.")
+    parser.add_argument("results_dirs", nargs="*", type=Path, default=[Path("results/runs")], help="folders searched recursively for run dirs (default: results/runs)")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="where the tables, claims, page and plots/ go (default: results)")
+    parser.add_argument("--ks", type=lambda s: [int(k) for k in s.split(",")], default=[1, 8, 64], help="pass@k columns of the leaderboard, those evaluated (default: 1,8,64)")
+    parser.add_argument("--target", type=float, default=0.5, help="pass@1 for the time-to-target columns and figure (default: 0.5)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    runs = load_runs(args.results_dirs)
+    if runs.results.empty:
+        log.error("no complete run dirs under %s", ", ".join(map(str, args.results_dirs)))
+        return 1
+    tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, args.target)], ignore_index=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    tidy.to_parquet(out / "results.parquet", index=False)
+    tidy.to_csv(out / "results.csv", index=False)
+
+    board = leaderboard(tidy, args.ks, args.target)
+    atomic_write_text(out / "leaderboard.md", leaderboard_markdown(board))
+    atomic_write_text(out / "leaderboard.tex", leaderboard_latex(board))
+    leaderboard_frame(board).to_csv(out / "leaderboard.csv", index=False)
+
+    verdicts = check_claims(tidy)
+    atomic_write_text(out / "claims.md", claims_markdown(verdicts))
+    figures, notes = make_plots(tidy, runs.curves, args.target, out / "plots")
+    notes = [f"skipped run dir {s}" for s in runs.skipped] + notes
+    atomic_write_text(out / "index.html", report_html(board, verdicts, [p for p in figures if p.suffix == ".png"], notes, out))
+
+    n_runs = tidy[tidy.algorithm != "base"].run.nunique()
+    print(f"{n_runs} runs ({len(runs.skipped)} skipped) -> {out}/: leaderboard.md/.tex/.csv, results.parquet/.csv, claims.md, index.html, {len(figures)} figure files")
+    for v in verdicts:
+        print(f"  {v.verdict:15s} {v.claim}")
+    for note in notes:
+        print(f"  note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

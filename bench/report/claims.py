@@ -1,0 +1,210 @@
+"""DESIGN.md's headline claims, each checked by a rule computed from the runs.
+
+Every claim yields its rule, the numbers behind it and a verdict (holds / does not
+hold / not enough runs); nothing is typed by hand. Comparisons use seed means and
+the SE of a difference, se = sqrt(se_a^2 + se_b^2):
+  above(a, b)      a > b on the mean             ("raises", "beats", "lowers")
+  not_below(a, b)  a >= b - 2*se                 ("at every k", "does not hurt": not worse beyond noise)
+A claim holds when its rule holds in every (model, dataset) cell that has the runs it needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bench.report.summary import seed_mean
+
+HOLDS, FAILS, MISSING = "holds", "does not hold", "not enough runs"
+Z = 2.0  # SEs of slack in not_below
+DASH_FACTOR = 2.0  # "a large factor": at least this much less wall time to the target
+
+
+@dataclass(frozen=True)
+class Stat:
+    mean: float
+    se: float
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f}±{self.se:.3f}" if not math.isnan(self.se) else f"{self.mean:.3f}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    rule: str
+    verdict: str
+    evidence: tuple[str, ...]
+
+
+def diff_se(a: Stat, b: Stat) -> float:
+    return math.hypot(0.0 if math.isnan(a.se) else a.se, 0.0 if math.isnan(b.se) else b.se)
+
+
+def above(a: Stat, b: Stat) -> bool:
+    return a.mean > b.mean
+
+
+def not_below(a: Stat, b: Stat) -> bool:
+    return a.mean >= b.mean - Z * diff_se(a, b)
+
+
+def verdict(outcomes: list[bool]) -> str:
+    return MISSING if not outcomes else HOLDS if all(outcomes) else FAILS
+
+
+class Cells:
+    """Seed-averaged lookups: (algorithm, model, dataset, metric, k) -> Stat."""
+
+    def __init__(self, tidy: pd.DataFrame) -> None:
+        self.summary = seed_mean(tidy)
+        self.stats = {(r.algorithm, r.model, r.dataset, r.metric, r.k): Stat(r.mean, r.se) for r in self.summary.itertuples()}
+
+    def places(self, *algorithms: str) -> list[tuple[str, str]]:
+        """(model, dataset) cells where every named algorithm has pass@k results."""
+        rows = self.summary[self.summary.metric == "pass"]
+        sets = [set(zip(*[rows[rows.algorithm == a][c] for c in ("model", "dataset")])) for a in algorithms]
+        return sorted(set.intersection(*sets))
+
+    def ks(self, model: str, dataset: str, *algorithms: str) -> list[int]:
+        """The ks at which every named algorithm has pass@k in this cell."""
+        ks = {key[4] for key in self.stats if key[1:4] == (model, dataset, "pass")}
+        return sorted(k for k in ks if all((a, model, dataset, "pass", k) in self.stats for a in algorithms))
+
+    def get(self, algorithm: str, model: str, dataset: str, metric: str = "pass", k: int = 1) -> Stat | None:
+        return self.stats.get((algorithm, model, dataset, metric, k))
+
+    def attribute(self, algorithm: str, column: str):
+        return self.summary[self.summary.algorithm == algorithm][column].iloc[0]
+
+    def hard_datasets(self) -> set[str]:
+        return set(self.summary[self.summary.difficulty == "hard"].dataset)
+
+
+def nsr_every_k(cells: Cells) -> Verdict:
+    outcomes, evidence = [], []
+    for model, dataset in cells.places("nsr", "base"):
+        ks = cells.ks(model, dataset, "nsr", "base")
+        pairs = [(k, cells.get("nsr", model, dataset, k=k), cells.get("base", model, dataset, k=k)) for k in ks]
+        mean_gain = sum(a.mean - b.mean for _, a, b in pairs) / len(pairs)
+        outcomes.append(all(not_below(a, b) for _, a, b in pairs) and mean_gain > 0)
+        evidence.append(f"{dataset} ({model}): " + "; ".join(f"pass@{k} {a} vs base {b}" for k, a, b in pairs) + f"; mean gain {mean_gain:+.3f}")
+    return Verdict("NSR raises pass@k over the base at every k", f"NSR >= base - {Z:g}·SE at every k, and NSR > base averaged over k", verdict(outcomes), tuple(evidence))
+
+
+def psr_trades_breadth(cells: Cells) -> Verdict:
+    outcomes, evidence = [], []
+    for model, dataset in cells.places("psr", "base"):
+        kmax = max(cells.ks(model, dataset, "psr", "base"))
+        if kmax == 1:
+            continue
+        p1, b1 = cells.get("psr", model, dataset), cells.get("base", model, dataset)
+        pk, bk = cells.get("psr", model, dataset, k=kmax), cells.get("base", model, dataset, k=kmax)
+        outcomes.append(above(p1, b1) and above(bk, pk))
+        evidence.append(f"{dataset} ({model}): pass@1 {p1} vs base {b1}; pass@{kmax} {pk} vs base {bk}")
+    return Verdict("PSR raises pass@1 but lowers large-k pass@k", "PSR > base at pass@1 and PSR < base at the largest k evaluated (> 1)", verdict(outcomes), tuple(evidence))
+
+
+def w_reinforce_best(cells: Cells) -> Verdict:
+    outcomes, evidence = [], []
+    trained = [a for a in cells.summary.algorithm.unique() if a not in ("base", "w_reinforce")]
+    for model, dataset in cells.places("w_reinforce"):
+        others = [a for a in trained if (model, dataset) in cells.places(a)]
+        if not others:
+            continue
+        checks = []
+        for k in cells.ks(model, dataset, "w_reinforce"):
+            rivals = [(a, cells.get(a, model, dataset, k=k)) for a in others if cells.get(a, model, dataset, k=k)]
+            if rivals:
+                name, best = max(rivals, key=lambda r: r[1].mean)
+                w = cells.get("w_reinforce", model, dataset, k=k)
+                checks.append(not_below(w, best))
+                evidence.append(f"{dataset} ({model}) pass@{k}: w_reinforce {w} vs best other {name} {best}")
+        outcomes.append(all(checks))
+    return Verdict("W-REINFORCE is best overall", f"W-REINFORCE >= best other trained algorithm - {Z:g}·SE at every k", verdict(outcomes), tuple(evidence))
+
+
+def beats_rl_and_sft_on_hard(name: str, title: str) -> Callable[[Cells], Verdict]:
+    def check(cells: Cells) -> Verdict:
+        outcomes, evidence = [], []
+        hard = cells.hard_datasets()
+        for model, dataset in cells.places(name, "grpo", "sft"):
+            if dataset not in hard:
+                continue
+            x, g, s = (cells.get(a, model, dataset) for a in (name, "grpo", "sft"))
+            outcomes.append(above(x, g) and above(x, s))
+            evidence.append(f"{dataset} ({model}) pass@1: {name} {x} vs grpo {g}, sft {s}")
+        return Verdict(f"{title} beats pure RL (GRPO) and pure SFT when reward is sparse (hard split)", f"{name} > grpo and {name} > sft at pass@1 on every hard-split dataset", verdict(outcomes), tuple(evidence))
+
+    return check
+
+
+def dash_speedup(cells: Cells) -> Verdict:
+    outcomes, evidence = [], []
+    for label in sorted(a for a in cells.summary.algorithm.unique() if a.endswith("+dash")):
+        plain = label.removesuffix("+dash") + "+sequential"
+        for model, dataset in cells.places(label, plain):
+            fast, slow = cells.get(label, model, dataset, "wall_to_target"), cells.get(plain, model, dataset, "wall_to_target")
+            if fast is None or slow is None or math.isinf(fast.mean) and math.isinf(slow.mean):
+                continue
+            factor = slow.mean / fast.mean if fast.mean > 0 else math.inf
+            a, b = cells.get(label, model, dataset), cells.get(plain, model, dataset)
+            outcomes.append(factor >= DASH_FACTOR and not_below(a, b))
+            evidence.append(f"{dataset} ({model}): wall to target {slow.mean:.1f}s -> {fast.mean:.1f}s ({factor:.1f}x); pass@1 {label} {a} vs {plain} {b}")
+    return Verdict(
+        "DASH cuts time-to-accuracy of GRPO by a large factor without losing accuracy",
+        f"each X+dash (preemptive sampling + gradient filtering) vs X+sequential (neither): wall time to target "
+        f"at least {DASH_FACTOR:g}x shorter and pass@1 >= X+sequential's - {Z:g}·SE",
+        verdict(outcomes), tuple(evidence),
+    )
+
+
+def rl_beats_sft(cells: Cells) -> Verdict:
+    outcomes, evidence = [], []
+    for model, dataset in cells.places("grpo", "sft"):
+        g, s = cells.get("grpo", model, dataset), cells.get("sft", model, dataset)
+        outcomes.append(above(g, s))
+        evidence.append(f"{dataset} ({model}) pass@1: grpo {g} vs sft {s}")
+    return Verdict("On-policy RL beats SFT", "grpo > sft at pass@1 on every dataset", verdict(outcomes), tuple(evidence))
+
+
+def kl_free(cells: Cells) -> Verdict:
+    outcomes, evidence = [], []
+    labels = [a for a in cells.summary.algorithm.unique() if a != "base" and not math.isnan(cells.attribute(a, "kl_coef"))]
+    for free in (a for a in labels if cells.attribute(a, "kl_coef") == 0):
+        same = [a for a in labels if all(cells.attribute(a, c) == cells.attribute(free, c) for c in ("family", "dash"))]
+        for tied in (a for a in same if cells.attribute(a, "kl_coef") > 0):
+            for model, dataset in cells.places(free, tied):
+                pairs = [(k, cells.get(free, model, dataset, k=k), cells.get(tied, model, dataset, k=k)) for k in cells.ks(model, dataset, free, tied)]
+                outcomes.append(all(not_below(a, b) for _, a, b in pairs))
+                evidence.append(f"{dataset} ({model}): " + "; ".join(f"pass@{k} {free} {a} vs {tied} {b}" for k, a, b in pairs))
+    return Verdict("Dropping KL does not hurt", f"within one algorithm and DASH setting, kl_coef=0 >= kl_coef>0 - {Z:g}·SE at every k", verdict(outcomes), tuple(evidence))
+
+
+CLAIMS = [
+    nsr_every_k,
+    psr_trades_breadth,
+    w_reinforce_best,
+    beats_rl_and_sft_on_hard("relift", "ReLIFT"),
+    beats_rl_and_sft_on_hard("superrl", "SuperRL"),
+    dash_speedup,
+    rl_beats_sft,
+    kl_free,
+]
+
+
+def check_claims(tidy: pd.DataFrame) -> list[Verdict]:
+    cells = Cells(tidy)
+    return [claim(cells) for claim in CLAIMS]
+
+
+def claims_markdown(verdicts: list[Verdict]) -> str:
+    lines = ["# Headline claims, checked against the runs", "", "| claim | verdict |", "|---|---|"]
+    lines += [f"| {v.claim} | **{v.verdict}** |" for v in verdicts]
+    for v in verdicts:
+        lines += ["", f"## {v.claim}: {v.verdict}", "", f"Rule: {v.rule}.", ""]
+        lines += [f"- {e}" for e in v.evidence] or ["- no runs to compare"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,129 @@
+"""Report figures, one per (model, dataset): pass@k, pass@k minus base, training
+reward vs step and vs wall time, time to target.
+
+Each shows the mean over seeds with a shaded SE band (bars: error bars), one
+fixed colour per algorithm, one column wide, as PNG and PDF.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from bench.report.summary import TIME_METRICS, delta_vs_base, seed_mean
+from bench.style import legend, new_figure, order, palette, save
+
+
+def facets(frame: pd.DataFrame, kind: str, out: Path) -> Iterator[tuple[pd.DataFrame, Path, str]]:
+    """(rows, file stem, title) per (model, dataset); the model enters names only when there are several."""
+    several = frame.model.nunique() > 1
+    for (model, dataset), rows in frame.groupby(["model", "dataset"]):
+        name = f"{kind}_{model}_{dataset}" if several else f"{kind}_{dataset}"
+        yield rows, out / re.sub(r"[^A-Za-z0-9_.-]+", "_", name), f"{dataset} ({model})" if several else dataset
+
+
+def band(ax, x, mean, se, name: str, colour: str, markers: bool = True) -> None:
+    """Mean line (dashed for the base) with a shaded ±SE band."""
+    ax.plot(x, mean, marker="o" if markers else None, markersize=2.5, linewidth=1.2, color=colour, label=name, linestyle="--" if name == "base" else "-")
+    se = np.nan_to_num(np.asarray(se, dtype=float))
+    ax.fill_between(x, np.asarray(mean) - se, np.asarray(mean) + se, color=colour, alpha=0.2, linewidth=0)
+
+
+def finish(fig, ax, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    legend(fig, ax)
+
+
+def log2_k_axis(ax, ks: list[int]) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.minorticks_off()
+
+
+def passk_figures(summary: pd.DataFrame, colours: dict[str, str], out: Path, kind: str, ylabel: str) -> list[Path]:
+    paths = []
+    for rows, stem, title in facets(summary[summary.metric == "pass"], kind, out):
+        fig, ax = new_figure()
+        for name in order(rows.algorithm):
+            curve = rows[rows.algorithm == name].sort_values("k")
+            band(ax, curve.k.astype(int), curve["mean"], curve.se, name, colours[name])
+        log2_k_axis(ax, sorted(rows.k.astype(int).unique()))
+        if kind == "passk_delta":
+            ax.axhline(0, color=colours.get("base", "grey"), linewidth=0.8, linestyle="--")
+        else:
+            ax.set_ylim(-0.02, 1.02)
+        finish(fig, ax, "k (samples)", ylabel, title)
+        paths += save(fig, stem)
+    return paths
+
+
+def reward_figures(curves: pd.DataFrame, colours: dict[str, str], out: Path) -> list[Path]:
+    rewarded = curves.dropna(subset=["reward"])
+    stats = rewarded.groupby(["model", "dataset", "algorithm", "step"]).agg(
+        reward=("reward", "mean"), sd=("reward", "std"), n=("seed", "nunique"), wall_s=("wall_s", "mean")).reset_index()
+    stats["se"] = np.where(stats.n >= 2, stats.sd / np.sqrt(stats.n), np.nan)
+    paths = []
+    for x, xlabel in (("step", "training step"), ("wall_s", "wall time (s)")):
+        for rows, stem, title in facets(stats, f"reward_vs_{'step' if x == 'step' else 'wall'}", out):
+            fig, ax = new_figure()
+            for name in order(rows.algorithm):
+                curve = rows[rows.algorithm == name].sort_values("step")
+                band(ax, curve[x], curve.reward, curve.se, name, colours[name], markers=len(curve) <= 12)
+            if x == "step":
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            finish(fig, ax, xlabel, "mean rollout reward", title)
+            paths += save(fig, stem)
+    return paths
+
+
+def time_figures(summary: pd.DataFrame, colours: dict[str, str], target: float, out: Path) -> list[Path]:
+    paths = []
+    for rows, stem, title in facets(summary[summary.metric.isin(TIME_METRICS)], "time_to_target", out):
+        fig, axes = new_figure(3.6, rows=2)
+        names = order(rows.algorithm)
+        for ax, metric, ylabel in zip(axes, TIME_METRICS, ("steps", "wall time (s)")):
+            cells = rows[rows.metric == metric].set_index("algorithm").reindex(names)
+            heights = cells["mean"].to_numpy(dtype=float)
+            finite = np.isfinite(heights)
+            ax.bar(np.arange(len(names))[finite], heights[finite], yerr=np.nan_to_num(cells.se.to_numpy(dtype=float)[finite]),
+                   color=[colours[n] for n, f in zip(names, finite) if f], capsize=2, error_kw={"linewidth": 0.8})
+            for i in np.flatnonzero(np.isinf(heights)):
+                ax.text(i, 0, "n/r", ha="center", va="bottom", fontsize=6)
+            ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+            ax.set_ylabel(ylabel)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=metric == "steps_to_target"))
+            ax.grid(alpha=0.3, linewidth=0.5, axis="y")
+        axes[0].set_title(f"{title}: time to pass@1 ≥ {target:g}")
+        paths += save(fig, stem)
+    return paths
+
+
+def make_plots(tidy: pd.DataFrame, curves: pd.DataFrame, target: float, out: Path) -> tuple[list[Path], list[str]]:
+    """Write every figure under `out`; return the files and notes on figures left out and why."""
+    out.mkdir(parents=True, exist_ok=True)
+    summary = seed_mean(tidy)
+    colours = palette(tidy.algorithm.unique())
+    paths = passk_figures(summary, colours, out, "passk", "pass@k")
+    notes = []
+    delta = delta_vs_base(tidy)
+    if len(delta):
+        paths += passk_figures(seed_mean(delta), colours, out, "passk_delta", "pass@k − base pass@k")
+    else:
+        notes.append("pass@k minus base: no run evaluated its base policy (eval.base=false); figure skipped.")
+    no_reward = sorted(set(tidy.algorithm) - {"base"} - set(curves.dropna(subset=["reward"]).algorithm))
+    if no_reward:
+        notes.append(f"training reward: no rollout reward logged for {', '.join(no_reward)} (SFT has none); left out of the reward figures.")
+    paths += reward_figures(curves, colours, out)
+    if summary.metric.isin(TIME_METRICS).any():
+        paths += time_figures(summary, colours, target, out)
+    else:
+        notes.append("time to target: no run logged mid-training evaluations (train.eval_every > 0); figure skipped.")
+    return paths, notes

@@ -1,0 +1,55 @@
+"""Seed averaging and derived metrics, shared by the tables, the figures and the claims.
+
+SE convention: with two or more seeds, the spread across seeds, sd/sqrt(n_seeds)
+(training and sampling noise; every seed sees the same test problems); with one
+seed, that run's own stderr over problems.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+CELL = ["algorithm", "model", "dataset", "metric", "k"]
+ATTRIBUTES = ["family", "difficulty", "kl_coef", "dash"]
+TIME_METRICS = {"steps_to_target": "step", "wall_to_target": "wall_s"}  # tidy metric -> curve column
+
+
+def seed_mean(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per (algorithm, model, dataset, metric, k): mean, se, n_seeds, plus the algorithm's attributes."""
+    attributes = [c for c in ATTRIBUTES if c in tidy]
+    grouped = tidy.groupby(CELL, dropna=False, sort=False)
+    out = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n_seeds=("seed", "nunique"), own_se=("stderr", "first"), **{c: (c, "first") for c in attributes})
+    # sd of values that include inf (a seed never reached the target) is nan: the mean stays inf, no SE
+    out["se"] = np.where(out.n_seeds >= 2, out.sd / np.sqrt(out.n_seeds), out.own_se)
+    return out.drop(columns=["sd", "own_se"]).reset_index()
+
+
+def time_to_target(curves: pd.DataFrame, tidy: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Steps and wall seconds until logged eval pass@1 first reaches `target`, as tidy rows (inf: never reached).
+
+    Only runs that logged mid-training evaluations get rows; the rest have no such measurement.
+    """
+    runs = tidy[tidy.algorithm != "base"].drop_duplicates("run").set_index("run")
+    rows = []
+    logged = curves.dropna(subset=["eval_pass1"])
+    for run, curve in logged[logged.run.isin(runs.index)].groupby("run"):
+        hit = curve[curve.eval_pass1 >= target].head(1)
+        info = runs.loc[run].to_dict() | {"run": run}
+        for metric, column in TIME_METRICS.items():
+            value = float(hit[column].iloc[0]) if len(hit) else math.inf
+            rows.append(info | {"metric": metric, "k": 1, "value": value, "stderr": math.nan})
+    return pd.DataFrame(rows, columns=tidy.columns).astype(tidy.dtypes.to_dict())
+
+
+def delta_vs_base(tidy: pd.DataFrame, metric: str = "pass") -> pd.DataFrame:
+    """Per seed: trained minus base at each k; one seed's SE combines both stderrs as if independent."""
+    rows = tidy[tidy.metric == metric]
+    keys = ["model", "dataset", "seed", "k"]
+    base = rows[rows.algorithm == "base"][[*keys, "value", "stderr"]]
+    joined = rows[rows.algorithm != "base"].merge(base, on=keys, suffixes=("", "_base"))
+    joined["value"] = joined.value - joined.value_base
+    joined["stderr"] = np.hypot(joined.stderr, joined.stderr_base)
+    return joined.drop(columns=["value_base", "stderr_base"])

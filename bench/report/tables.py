@@ -1,0 +1,85 @@
+"""The leaderboard: rows (algorithm, model), columns (dataset, pass@k | time to target).
+
+Built once from the tidy table; the format writers (markdown, latex, csv, html)
+only decide how a cell looks, so every format shows the same numbers and bold cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bench.report.summary import TIME_METRICS, seed_mean
+from bench.style import order
+
+MISSING = "–"
+NOT_REACHED = "n/r"
+
+
+@dataclass
+class Board:
+    mean: pd.DataFrame  # index (algorithm, model), columns (dataset, column name)
+    se: pd.DataFrame  # same shape: SE over seeds, or the run's own SE with one seed
+    best: pd.DataFrame  # same shape: True where the cell is its column's best
+    seeds: pd.Series  # index (algorithm, model): seeds behind the row
+    target: float
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        return list(self.mean.index)
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        return list(self.mean.columns)
+
+
+def column_name(metric: str, k: int, target: float) -> str:
+    return {"steps_to_target": f"steps to {target:g}", "wall_to_target": f"wall s to {target:g}"}.get(metric, f"{metric}@{k}")
+
+
+def higher_is_better(column: str) -> bool:
+    return column.startswith("pass@")
+
+
+def leaderboard(tidy: pd.DataFrame, ks: list[int], target: float) -> Board:
+    summary = seed_mean(tidy)
+    wanted = summary[((summary.metric == "pass") & summary.k.isin(ks)) | summary.metric.isin(TIME_METRICS)].copy()
+    wanted["column"] = [column_name(m, k, target) for m, k in zip(wanted.metric, wanted.k)]
+    # within a dataset: pass@k by k, then steps, then wall seconds
+    wanted["rank"] = [k if m == "pass" else 10**9 + list(TIME_METRICS).index(m) for m, k in zip(wanted.metric, wanted.k)]
+    wide = wanted.pivot(index=["algorithm", "model"], columns=["dataset", "column"], values=["mean", "se", "n_seeds"])
+    algorithms = order(wide.index.get_level_values(0))
+    rows = sorted(wide.index, key=lambda r: (algorithms.index(r[0]), r[1]))
+    columns = list(wanted.sort_values(["dataset", "rank"])[["dataset", "column"]].drop_duplicates().itertuples(index=False, name=None))
+    mean = wide["mean"].loc[rows, columns].astype(float)
+    return Board(mean, wide["se"].loc[rows, columns].astype(float), best_cells(mean), wide["n_seeds"].loc[rows].max(axis=1).astype(int), target)
+
+
+def best_cells(mean: pd.DataFrame) -> pd.DataFrame:
+    best = pd.DataFrame(False, index=mean.index, columns=mean.columns)
+    for column in mean.columns:
+        finite = mean[column][np.isfinite(mean[column])]
+        if len(finite):
+            top = finite.max() if higher_is_better(column[1]) else finite.min()
+            best[column] = np.isclose(mean[column], top)
+    return best
+
+
+def cell_text(mean: float, se: float, column: str, pm: str = "±") -> str:
+    if math.isnan(mean):
+        return MISSING
+    if math.isinf(mean):
+        return NOT_REACHED
+    digits = 3 if higher_is_better(column) else 1
+    return f"{mean:.{digits}f}" + ("" if math.isnan(se) else f" {pm} {se:.{digits}f}")
+
+
+def legend(board: Board) -> str:
+    return (
+        "Mean over seeds ± SE (sd/√n over seeds with two or more seeds, else the run's SE over problems); "
+        f"best per column in bold. Time to {board.target:g}: training steps and seconds (evaluation excluded) "
+        f"until mid-training pass@1 first reaches {board.target:g}; {NOT_REACHED}: a seed never reached it; {MISSING}: not measured."
+    )

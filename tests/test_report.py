@@ -1,0 +1,202 @@
+"""bench.report: real run dirs -> every table and figure; seed averaging, SE, LaTeX,
+skipped runs and claim rules on hand-made run dirs with the arithmetic in comments."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.report.__main__ import main
+from bench.report.claims import FAILS, HOLDS, MISSING, check_claims
+from bench.report.latex import leaderboard_latex
+from bench.report.load import load_runs
+from bench.report.markdown import leaderboard_markdown
+from bench.report.summary import time_to_target
+from bench.report.tables import leaderboard
+from tests.conftest import SMOKE
+from tests.report_helpers import DATASET, write_run
+
+KINDS = ["passk", "passk_delta", "reward_vs_step", "reward_vs_wall", "time_to_target"]
+FILES = ["leaderboard.md", "leaderboard.tex", "leaderboard.csv", "results.parquet", "results.csv", "claims.md", "index.html"]
+
+
+@pytest.fixture(scope="session")
+def real_runs(private_cache, tmp_path_factory) -> Path:
+    """grpo and sft x seeds 0, 1 through the real CLI, as one Hydra multirun (one process), once per session."""
+    root = tmp_path_factory.mktemp("report-runs")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "-m", *SMOKE, "algorithm=grpo,sft", "seed=0,1", "train.eval_every=1", f"hydra.sweep.dir={root}"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_report(real_runs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    # target 0: a 20-step base scores ~0, and every run must reach the target for the bar chart
+    assert main([str(real_runs), "--out", str(out), "--ks", "1,2,4", "--target", "0"]) == 0
+    return out
+
+
+def test_report_on_real_runs_writes_every_table_and_figure(real_report):
+    for name in FILES:
+        assert (real_report / name).stat().st_size > 0, name
+    for kind in KINDS:
+        for suffix in (".png", ".pdf"):
+            assert (real_report / "plots" / f"{kind}_{DATASET}{suffix}").stat().st_size > 0, kind + suffix
+
+    tidy = pd.read_parquet(real_report / "results.parquet")
+    assert set(tidy.algorithm) == {"base", "grpo", "sft"} and set(tidy.seed) == {0, 1}
+    base = tidy[tidy.algorithm == "base"]
+    assert not base.duplicated(["model", "dataset", "seed", "metric", "k"]).any()  # one base per seed, not one per run
+    assert set(tidy[tidy.metric == "steps_to_target"].run) == set(tidy[tidy.algorithm != "base"].run)
+    board = (real_report / "leaderboard.md").read_text()
+    assert [line.split("|")[1].strip() for line in board.splitlines()[2:5]] == ["base", "sft", "grpo"]
+    assert "no rollout reward logged for sft" in (real_report / "index.html").read_text()
+
+
+def test_seed_mean_and_se_on_hand_made_runs(tmp_path):
+    # grpo: seeds 0, 1 -> pass@1 0.2, 0.4: mean 0.3, sd 0.1414, SE = sd/sqrt(2) = 0.1 (the runs' own 0.05/0.07 unused)
+    #                     pass@8 0.6, 0.8: mean 0.7, SE 0.1
+    # sft: one seed -> its own stderr: pass@1 0.5 ± 0.03, pass@8 0.65 ± 0.04
+    # base: seed 0 is 0.1 in both seed-0 runs (kept once), seed 1 is 0.3: mean 0.2, SE 0.1
+    base0, base1 = {1: (0.1, 0.02), 8: (0.5, 0.02)}, {1: (0.3, 0.02), 8: (0.5, 0.02)}
+    write_run(tmp_path, "grpo", 0, {1: (0.2, 0.05), 8: (0.6, 0.05)}, base0)
+    write_run(tmp_path, "grpo", 1, {1: (0.4, 0.07), 8: (0.8, 0.05)}, base1)
+    write_run(tmp_path, "sft", 0, {1: (0.5, 0.03), 8: (0.65, 0.04)}, base0)
+    tidy = load_runs([tmp_path]).results
+    assert len(tidy[tidy.algorithm == "base"]) == 4  # 2 seeds x pass@1, pass@8
+
+    board = leaderboard(tidy, [1, 8, 64], target=0.5)
+    assert board.columns == [(DATASET, "pass@1"), (DATASET, "pass@8")]  # only the ks evaluated
+    p1, p8 = board.columns
+    assert board.mean.at[("grpo", "tiny"), p1] == pytest.approx(0.3) and board.se.at[("grpo", "tiny"), p1] == pytest.approx(0.1)
+    assert board.se.at[("grpo", "tiny"), p8] == pytest.approx(0.1)
+    assert board.mean.at[("sft", "tiny"), p1] == pytest.approx(0.5) and board.se.at[("sft", "tiny"), p1] == pytest.approx(0.03)
+    assert board.mean.at[("base", "tiny"), p1] == pytest.approx(0.2) and board.se.at[("base", "tiny"), p1] == pytest.approx(0.1)
+    assert board.seeds.to_dict() == {("base", "tiny"): 2, ("sft", "tiny"): 1, ("grpo", "tiny"): 2}
+
+    markdown = leaderboard_markdown(board)
+    assert "| grpo | tiny | 2 | 0.300 ± 0.100 | **0.700 ± 0.100** |" in markdown  # best pass@8: 0.7 > 0.65 > 0.5
+    assert "| sft | tiny | 1 | **0.500 ± 0.030** | 0.650 ± 0.040 |" in markdown  # best pass@1: 0.5 > 0.3 > 0.2
+
+
+def test_time_to_target_from_logged_evals(tmp_path):
+    def steps(evals: dict[int, float]) -> list[dict]:
+        return [{"step": s, "time/step": 2.0, "rollout/reward_mean": 0.1} | ({f"eval/{DATASET}/pass@1": evals[s]} if s in evals else {}) for s in range(1, 5)]
+
+    write_run(tmp_path, "grpo", 0, {1: (0.7, 0.01)}, steps=steps({2: 0.3, 3: 0.6}))  # reaches 0.5 at step 3: 3 steps, 3 x 2.0 s
+    write_run(tmp_path, "grpo", 1, {1: (0.4, 0.01)}, steps=steps({2: 0.3, 3: 0.4}))  # never: the final eval (0.4, at step 4) closes the curve
+    write_run(tmp_path, "sft", 0, {1: (0.9, 0.01)}, steps=[{"step": 1, "time/step": 1.0}])  # no evals logged: no measurement
+    runs = load_runs([tmp_path])
+    times = time_to_target(runs.curves, runs.results, 0.5).set_index(["algorithm", "seed", "metric"]).value
+    assert times[("grpo", 0, "steps_to_target")] == 3 and times[("grpo", 0, "wall_to_target")] == pytest.approx(6.0)
+    assert math.isinf(times[("grpo", 1, "steps_to_target")])
+    assert "sft" not in times.index.get_level_values(0)
+
+    tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, 0.5)])
+    markdown = leaderboard_markdown(leaderboard(tidy, [1], 0.5))
+    assert "n/r" in markdown  # a seed never reached it, so the grpo mean is not reached
+
+
+def test_latex_table_is_well_formed(tmp_path):
+    write_run(tmp_path, "grpo", 0, {1: (0.2, 0.05), 8: (0.6, 0.05)}, {1: (0.1, 0.02), 8: (0.5, 0.02)})
+    write_run(tmp_path, "w_reinforce", 0, {1: (0.3, 0.05), 8: (0.7, 0.05)}, {1: (0.1, 0.02), 8: (0.5, 0.02)})
+    tex = leaderboard_latex(leaderboard(load_runs([tmp_path]).results, [1, 8], 0.5))
+    unescaped = re.sub(r"\\[{}]", "", tex)
+    assert unescaped.count("{") == unescaped.count("}")
+    assert all(rule in tex for rule in ("\\toprule", "\\midrule", "\\bottomrule"))
+    body = tex.split("\\midrule")[1].split("\\bottomrule")[0].strip().splitlines()
+    assert [line.split(" & ")[0] for line in body] == ["base", "grpo", "w\\_reinforce"]  # one row per algorithm
+    assert re.search(r"(?<!\\)_", tex) is None  # every underscore escaped
+    assert "\\textbf{0.700 $\\pm$ 0.050}" in tex
+
+
+def test_unreadable_run_dirs_are_reported_by_path_and_skipped(tmp_path, caplog):
+    good = write_run(tmp_path, "grpo", 0, {1: (0.2, 0.05)}, {1: (0.1, 0.02)})
+    missing = write_run(tmp_path, "grpo", 1, {1: (0.2, 0.05)})
+    (missing / "eval.json").unlink()
+    corrupt = write_run(tmp_path, "grpo", 2, {1: (0.2, 0.05)})
+    (corrupt / "eval.json").write_text('{"algorithm": "grpo", "resu')
+    (good / ".hydra").mkdir()
+    (good / ".hydra" / "config.yaml").write_text((good / "config.yaml").read_text())  # Hydra's copy: not a run
+
+    with caplog.at_level(logging.WARNING, logger="bench.report"):
+        assert main([str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert str(missing) in warned and str(corrupt) in warned and str(good) not in warned
+    assert set(pd.read_parquet(tmp_path / "out" / "results.parquet").run) == {str(good)}
+    assert str(corrupt) in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_labels_separate_variants_and_dash_options(tmp_path):
+    write_run(tmp_path / "a", "grpo", 0, {1: (0.2, 0.05)}, algorithm_cfg={"kl_coef": 0.0})
+    write_run(tmp_path / "b", "grpo", 0, {1: (0.2, 0.05)}, train_cfg={"grad_filter_tau": 0.1})
+    write_run(tmp_path / "c", "grpo", 0, {1: (0.2, 0.05)}, rollout_cfg={"preemptive": False})
+    write_run(tmp_path / "d", "dr_grpo", 0, {1: (0.2, 0.05)})
+    assert set(load_runs([tmp_path]).results.algorithm) == {"grpo[kl_coef=0.0]", "grpo+dash", "grpo+sequential", "dr_grpo"}
+
+
+def verdicts(root: Path) -> dict[str, str]:
+    return {v.claim: v.verdict for v in check_claims(load_runs([root]).results)}
+
+
+NSR = "NSR raises pass@k over the base at every k"
+
+
+def test_claim_holds_when_the_data_say_so(tmp_path):
+    # nsr - base: +0.05 at k=1, +0.10 at k=8, both above base - 2*SE (SE = hypot(0.01, 0.01) = 0.014)
+    write_run(tmp_path, "nsr", 0, {1: (0.35, 0.01), 8: (0.70, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
+    write_run(tmp_path, "grpo", 0, {1: (0.45, 0.01), 8: (0.65, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
+    write_run(tmp_path, "sft", 0, {1: (0.40, 0.01), 8: (0.62, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
+    got = verdicts(tmp_path)
+    assert got[NSR] == HOLDS
+    assert got["On-policy RL beats SFT"] == HOLDS  # grpo 0.45 > sft 0.40 at pass@1
+    assert got["DASH cuts time-to-accuracy of GRPO by a large factor without losing accuracy"] == MISSING  # no +dash runs
+    assert got["PSR raises pass@1 but lowers large-k pass@k"] == MISSING
+
+
+def test_claim_fails_when_the_data_say_so(tmp_path):
+    # nsr at k=8: 0.40 vs base 0.60: -0.20, far below base - 2*0.014
+    write_run(tmp_path, "nsr", 0, {1: (0.35, 0.01), 8: (0.40, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
+    # kl_coef=0 loses 0.2 at pass@1 against the KL preset (SE 0.014): it hurts
+    write_run(tmp_path / "kl", "grpo", 0, {1: (0.50, 0.01)})
+    write_run(tmp_path / "nokl", "grpo", 0, {1: (0.30, 0.01)}, algorithm_cfg={"kl_coef": 0.0})
+    got = verdicts(tmp_path)
+    assert got[NSR] == FAILS
+    assert got["Dropping KL does not hurt"] == FAILS
+
+
+@pytest.mark.slow
+def test_html_page_renders_in_headless_chromium(real_report, tmp_path):
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+    # click "wall s to 0" (8th column) once: ascending, unmeasured (base) last; record the row order in the title
+    page = tmp_path / "sorted.html"
+    page.write_text((real_report / "index.html").read_text().replace("</body>", """<script>
+document.querySelector("#leaderboard th:nth-child(8)").click();
+document.title = [...document.querySelectorAll("#leaderboard tbody tr")].map(r => r.cells[0].textContent).join(",");
+</script></body>"""))
+    dom = subprocess.run([str(chromium), *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<tr>") >= 4 and "<img" in dom and "Headline claims" in dom
+    assert re.search(r"<title>(.*)</title>", dom).group(1) == "sft,grpo,base"  # SFT steps are cheaper: no rollouts
+
+    shot = tmp_path / "shot.png"
+    subprocess.run([str(chromium), *flags, "--window-size=1200,1600", f"--screenshot={shot}", (real_report / "index.html").as_uri()], capture_output=True, timeout=120)
+    from PIL import Image
+
+    pixels = Image.open(shot).convert("L")
+    low, high = pixels.getextrema()
+    assert high - low > 100  # text and figures drawn, not a blank page
