@@ -22,6 +22,7 @@ class TrainSettings:
     temperature: float  # rollout sampling temperature
     max_new_tokens: int  # constant length normaliser of Dr. GRPO
     steps: int  # planned rollout steps (for schedules)
+    grad_filter_tau: float | None = None  # DASH gradient filtering: drop samples with |A| <= tau (None = off)
 
 
 @dataclass

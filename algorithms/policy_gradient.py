@@ -10,6 +10,7 @@ update, so later mini-batches and epochs are true off-policy importance ratios.
 from __future__ import annotations
 
 import copy
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,20 @@ class PGSettings:
     kl_type: str = "k3"
     entropy_coef: float = 0.0
     ppo_epochs: int = 1
+
+
+def filter_by_advantage(advantages: Tensor, keep: Tensor, tau: float) -> Tensor:
+    """DASH gradient filtering: drop samples whose |A| <= tau before any backward pass.
+
+    Token-level advantages `[N, T]` are judged by their largest magnitude. If no
+    kept sample passes, the one with the largest |A| stays, so a step always learns.
+    """
+    magnitude = advantages.abs() if advantages.dim() == 1 else advantages.abs().amax(-1)
+    passed = keep & (magnitude > tau)
+    if keep.any() and not passed.any():
+        passed = torch.zeros_like(keep)
+        passed[torch.where(keep, magnitude, torch.full_like(magnitude, -1.0)).argmax()] = True
+    return passed
 
 
 class PolicyGradient:
@@ -63,8 +78,10 @@ class PolicyGradient:
         same mini-batch (SuperRL's SFT term; PPO's value loss, whose critic steps
         its own optimizer there) before each optimizer step.
         """
-        old_logp, ref_logp = self.reference_logprobs(batch)
-        metrics: dict[str, list[float]] = defaultdict(list)
+        if self.ctx.settings.grad_filter_tau is not None:
+            keep = filter_by_advantage(advantages, keep, self.ctx.settings.grad_filter_tau)
+        old_logp, ref_logp = self.reference_logprobs(batch, keep)
+        metrics: dict[str, list[float]] = defaultdict(list, {"train/kept_frac": [float(keep.float().mean())]})
         for _ in range(self.settings.ppo_epochs):
             for prompts in self.mini_batches(len(batch.examples)):
                 samples = torch.nonzero(torch.isin(batch.group_ids, prompts) & keep).squeeze(-1)
@@ -75,8 +92,11 @@ class PolicyGradient:
                     for k, v in extra_backward(prompts).items():
                         metrics[k].append(v)
                 if any(p.grad is not None for p in self.params):
+                    started = time.perf_counter()
                     metrics["train/grad_norm"].append(self.step())
-        return {k: sum(v) / len(v) for k, v in metrics.items()}
+                    metrics["time/optimizer"].append(time.perf_counter() - started)
+        totals = {"time/optimizer"}  # summed over optimizer steps; everything else averaged
+        return {k: sum(v) if k in totals else sum(v) / len(v) for k, v in metrics.items()}
 
     def mini_batches(self, num_prompts: int) -> Iterator[Tensor]:
         size = self.ctx.settings.mini_batch_prompts
@@ -88,18 +108,22 @@ class PolicyGradient:
 
     # --- pieces -----------------------------------------------------------
     @torch.no_grad()
-    def reference_logprobs(self, batch: RolloutBatch) -> tuple[Tensor | None, Tensor | None]:
-        """Old log-probs (only needed when the policy moves within this update) and reference ones."""
+    def reference_logprobs(self, batch: RolloutBatch, keep: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        """Old log-probs (only needed when the policy moves within this update) and reference ones, on kept rows."""
         temperature = self.ctx.settings.temperature
         off_policy = self.settings.ppo_epochs > 1 or self.ctx.settings.mini_batch_prompts < len(batch.examples)
-        old = self._chunked(self.ctx.model, batch, temperature) if off_policy else None
-        ref = self._chunked(self.reference, batch, temperature) if self.reference is not None else None
+        rows = torch.nonzero(keep).squeeze(-1)
+        old = self._chunked(self.ctx.model, batch, rows, temperature) if off_policy else None
+        ref = self._chunked(self.reference, batch, rows, temperature) if self.reference is not None else None
         return old, ref
 
-    def _chunked(self, model: torch.nn.Module, batch: RolloutBatch, temperature: float) -> Tensor:
-        size = self.ctx.settings.micro_batch_size
-        index = torch.arange(len(batch.sequences), device=self.ctx.device)
-        return torch.cat([target_logprobs(model, batch.sequences.select(i), temperature)[0] for i in index.split(size)])
+    def _chunked(self, model: torch.nn.Module, batch: RolloutBatch, rows: Tensor, temperature: float) -> Tensor:
+        """`[N, T]` target log-probs, computed micro-batch by micro-batch on `rows` only (zeros elsewhere)."""
+        out = torch.zeros_like(batch.mask)
+        for micro in rows.split(self.ctx.settings.micro_batch_size):
+            if len(micro):  # split() of no rows yields one empty chunk
+                out[micro] = target_logprobs(model, batch.sequences.select(micro), temperature)[0]
+        return out
 
     def backward(
         self, batch: RolloutBatch, samples: Tensor, advantages: Tensor, old_logp: Tensor | None, ref_logp: Tensor | None
@@ -124,7 +148,7 @@ class PolicyGradient:
                 loss = loss + s.kl_coef * kl
                 totals["loss/kl"] += float(kl.detach())
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite policy loss ({float(loss)})")
+                raise FloatingPointError(f"non-finite policy loss ({float(loss.detach())})")
             loss.backward()
             totals["loss/pg"] += float(pg.detach())
             totals["loss/entropy"] += float(ent.detach())

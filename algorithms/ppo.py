@@ -220,7 +220,7 @@ class PPO(Algorithm):
             loss_mat, clipped = clipped_value_loss(values, old_values[micro], returns[micro], self.config.value_clip)
             loss = agg_loss(loss_mat, mask, "token_mean", num_tokens=num_tokens)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite value loss ({float(loss)})")
+                raise FloatingPointError(f"non-finite value loss ({float(loss.detach())})")
             (self.config.vf_coef * loss).backward()
             totals["loss/value"] += float(loss.detach())
             totals["train/value_clip_frac"] += float((clipped * mask).sum() / num_tokens)

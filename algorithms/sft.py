@@ -46,7 +46,7 @@ def nll_backward(
         nll = agg_loss(-logp, part.target_mask, "token_mean", num_tokens=num_tokens)
         loss = nll - entropy_coef * agg_loss(entropy, part.target_mask, "token_mean", num_tokens=num_tokens) if entropy_coef else nll
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite SFT loss ({float(loss)})")
+            raise FloatingPointError(f"non-finite SFT loss ({float(loss.detach())})")
         (weight * loss).backward()
         nll_total += float(nll.detach())
     return {"loss/sft": nll_total}

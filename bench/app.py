@@ -2,53 +2,78 @@
 
 Outputs in the Hydra run dir: config.yaml, metrics.jsonl, samples.jsonl,
 eval.json (written last and atomically: its presence marks a complete run),
-passk.png/.pdf and checkpoints/.
+passk.png/.pdf, checkpoints/, base_eval.json (reused on resume) and
+status.json (outcome and wall time, read by the sweep summary).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from algorithms.context import TrainContext
 from algorithms.registry import ALGORITHMS
 from bench import build
-from bench.config import register_configs
+from bench.checkpoint import latest_checkpoint, step_of
+from bench.config import Resume, register_configs
 from bench.io import atomic_write_text
+from bench.reproducibility import configure_torch
 from bench.results import print_summary, write_results
+from bench.rundir import RunDir
 from bench.runner import Runner
 from bench.sampler import PromptSampler
 from bench.session import open_session
 from bench.tracking import MetricsLog
+from evaluators.tasks.loading import DatasetUnavailableError
 
 log = logging.getLogger("bench")
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+# Failures of the input or the run, not of the code: reported as one line, no traceback.
+EXPECTED_ERRORS = (build.ConfigError, FloatingPointError, OSError, DatasetUnavailableError)
 register_configs()
 
 
-def run(cfg: DictConfig, out_dir: Path, label: str) -> dict:
-    """Train and evaluate one configuration. `label` names the algorithm as chosen (a preset like dr_grpo)."""
+def run(cfg: DictConfig, out_dir: Path, label: str) -> dict | None:
+    """Train and evaluate one configuration. `label` names the algorithm as chosen (a preset like dr_grpo).
+
+    With resume=auto a complete run is skipped (returns None) and an interrupted
+    one continues from its last checkpoint.
+    """
+    run_dir, resume = RunDir(out_dir), cfg.resume == Resume.auto
+    if resume and run_dir.complete:
+        log.info("%s is complete (eval.json exists); skipping it", out_dir)
+        return None
+    if not resume and run_dir.holds_run():
+        raise build.ConfigError(f"{out_dir} already holds a run: pass resume=auto to continue it, or another sweep_id")
+    configure_torch(cfg.threads, cfg.deterministic)
     task = build.build_task(cfg)
     train_examples = task.load("train")
     if ALGORITHMS.get(cfg.algorithm.name).needs_demos and not any(e.demo for e in train_examples):
         raise build.ConfigError(f"algorithm {cfg.algorithm.name!r} needs demonstrations; dataset {cfg.dataset.name!r} has none")
     session = open_session(cfg, task)
-    atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg))
-    base = session.evaluate() if cfg.eval.base else None
+    atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     ctx = TrainContext(session.model, session.tokenizer, task, build.train_settings(cfg), session.device)
-    metrics_log = MetricsLog(out_dir / "metrics.jsonl", cfg.logger, out_dir.name, cfg.experiment, OmegaConf.to_container(cfg, resolve=True))
+    algorithm = build.build_algorithm(cfg, ctx)  # before any checkpoint is loaded: the KL reference is the initial policy
+    base = run_dir.base_eval(session.evaluate) if cfg.eval.base else None
+    checkpoint = latest_checkpoint(out_dir / "checkpoints") if resume else None
+    metrics_log = MetricsLog(
+        out_dir / "metrics.jsonl", cfg.logger, out_dir.name, tracking_group(cfg, out_dir),
+        OmegaConf.to_container(cfg, resolve=True), start_step=step_of(checkpoint),
+    )
     runner = Runner(
-        algorithm=build.build_algorithm(cfg, ctx), session=session, sampler=PromptSampler(train_examples, cfg.seed),
+        algorithm=algorithm, session=session, sampler=PromptSampler(train_examples, cfg.seed),
         metrics=metrics_log, checkpoints=out_dir / "checkpoints", sampling=build.rollout_sampling(cfg),
     )
     try:
-        runner.train()
+        runner.train(runner.restore(checkpoint) if checkpoint else 0)
         trained = session.evaluate()
         metrics_log.summary({f"eval/{task.name}/{k}": v for k, v in trained.metrics.items()})
     finally:
@@ -58,11 +83,28 @@ def run(cfg: DictConfig, out_dir: Path, label: str) -> dict:
     return report
 
 
+def tracking_group(cfg: DictConfig, out_dir: Path) -> str:
+    """The tracker's group: the sweep (<experiment>/<sweep id>) for a multirun job, else the experiment."""
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return f"{cfg.experiment}/{out_dir.parent.name}"
+    return cfg.experiment
+
+
 @hydra.main(version_base=None, config_path=CONF_DIR, config_name="config")
 def main(cfg: DictConfig) -> None:
-    runtime = HydraConfig.get().runtime
+    """One job. In a sweep a failed job is recorded and returns, so the launcher runs the rest;
+    the sweep's summary then marks it failed and sets the exit status."""
+    hydra_cfg = HydraConfig.get()
+    out_dir, in_sweep = Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN
+    started = time.perf_counter()
     try:
-        run(cfg, Path(runtime.output_dir), runtime.choices.get("algorithm", cfg.algorithm.name))
-    except (build.ConfigError, FloatingPointError, FileNotFoundError) as error:
-        log.error("%s", error)
-        sys.exit(1)
+        if run(cfg, out_dir, hydra_cfg.runtime.choices.get("algorithm", cfg.algorithm.name)) is not None:
+            RunDir(out_dir).record("complete", time.perf_counter() - started)
+    except Exception as error:
+        RunDir(out_dir).record("failed", time.perf_counter() - started, f"{type(error).__name__}: {error}")
+        expected = isinstance(error, EXPECTED_ERRORS)
+        if not (expected or in_sweep):
+            raise
+        log.error("%s", error, exc_info=not expected)
+        if not in_sweep:
+            sys.exit(1)

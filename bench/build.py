@@ -76,6 +76,7 @@ def train_settings(cfg: DictConfig) -> TrainSettings:
         temperature=cfg.rollout.temperature,
         max_new_tokens=cfg.rollout.max_new_tokens,
         steps=cfg.train.steps,
+        grad_filter_tau=cfg.train.grad_filter_tau,
     )
 
 

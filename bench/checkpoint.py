@@ -1,7 +1,9 @@
 """Checkpoints: policy, tokenizer, algorithm state, sampler position, RNG, step.
 
 Each is written to a temporary directory and renamed into place, so a killed
-run leaves either the previous checkpoint or the new one, never a torn one.
+run leaves either the previous checkpoint or the new one, never a torn one; only
+the newest `keep` are kept. Loading is in place, into the model the algorithm
+already holds, so its optimizer and its frozen KL reference stay wired as built.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 
 STATE_FILE = "trainer_state.pt"
 
@@ -34,7 +37,7 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(root: Path, step: int, model, tokenizer, trainer_state: dict[str, Any], keep: int = 2) -> Path:
-    """Write `root/step_{step:06d}` atomically and keep only the newest `keep`."""
+    """Write `root/step_{step:06d}` atomically and keep only the newest `keep` (0 = all)."""
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"step_{step:06d}"
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}-"))
@@ -47,7 +50,8 @@ def save_checkpoint(root: Path, step: int, model, tokenizer, trainer_state: dict
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for old in list_checkpoints(root)[:-keep]:
+    stale = list_checkpoints(root)[:-keep] if keep > 0 else []
+    for old in [*stale, *root.glob(".step_*")]:  # and staging dirs a killed run left behind
         shutil.rmtree(old, ignore_errors=True)
     return target
 
@@ -59,5 +63,28 @@ def list_checkpoints(root: Path) -> list[Path]:
     return sorted(p for p in root.glob("step_*") if (p / STATE_FILE).exists())
 
 
+def latest_checkpoint(root: Path) -> Path | None:
+    checkpoints = list_checkpoints(root)
+    return checkpoints[-1] if checkpoints else None
+
+
+def step_of(checkpoint: Path | None) -> int:
+    """The training step a checkpoint was written after (0 for none)."""
+    return int(checkpoint.name.removeprefix("step_")) if checkpoint else 0
+
+
 def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
     return torch.load(checkpoint / STATE_FILE, weights_only=False)
+
+
+def load_weights(model: torch.nn.Module, checkpoint: Path) -> None:
+    """Copy saved weights into `model` in place; only tied copies (lm_head = embeddings) may be absent."""
+    state: dict[str, torch.Tensor] = {}
+    for shard in sorted(checkpoint.glob("*.safetensors")):
+        state.update(load_file(shard))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    params = dict(model.named_parameters(remove_duplicate=False))
+    loaded = {params[k].data_ptr() for k in state if k in params}
+    untied = [k for k in missing if k not in params or params[k].data_ptr() not in loaded]
+    if unexpected or untied:
+        raise ValueError(f"checkpoint {checkpoint} does not match the model: missing {untied}, unexpected {unexpected}")

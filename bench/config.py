@@ -28,6 +28,11 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+class Resume(str, Enum):
+    never = "never"  # start from scratch; refuse a run dir that already holds a run
+    auto = "auto"  # skip a complete run, continue an interrupted one from its last checkpoint
+
+
 @dataclass
 class TrainConfig:
     steps: int = 40  # rollout + update steps
@@ -37,8 +42,10 @@ class TrainConfig:
     warmup_steps: int = 0  # linear lr warmup, in optimizer steps
     mini_batch_prompts: int | None = None  # prompts per optimizer step (null = rollout.prompts_per_step)
     micro_batch_size: int = 256  # sequences per forward/backward
+    grad_filter_tau: float | None = None  # DASH gradient filtering: drop samples with |A| <= tau before backward (0.1 in DASH; null = off)
     eval_every: int = 0  # steps between mid-training evaluations, logged as eval/<dataset>/* (0 = only at the end)
     save_every: int = 0  # steps between checkpoints (0 = only the final one)
+    keep_checkpoints: int = 2  # newest checkpoints kept on disk, older ones deleted (0 = keep all)
 
 
 @dataclass
@@ -49,7 +56,10 @@ class RolloutConfig:
     max_new_tokens: int = 48  # completion length cap
     temperature: float = 1.0  # sampling temperature
     top_p: float = 1.0  # nucleus sampling mass
-    batch_size: int = 1024  # sequences per generate call
+    batch_size: int = 4096  # sequences per generate call
+    gpu_memory_utilization: float = 0.3  # vllm: GPU memory fraction vLLM may take (colocated with training)
+    sleep: bool = True  # vllm: release the KV cache between generations so training gets the memory
+    preemptive: bool = True  # DASH preemptive sampling: the whole step in one generate call (false = one call per train.micro_batch_size sequences, as TRL)
 
 
 @dataclass
@@ -116,6 +126,10 @@ class Config:
     seed: int = 0  # seeds init, data order and sampling
     device: Device = Device.auto  # auto | cpu | cuda
     experiment: str = "default"  # results/runs/<experiment>/...
+    sweep_id: str = "${now:%Y-%m-%d_%H-%M-%S}"  # names the run/sweep dir; reuse it (with resume=auto) to finish a sweep
+    resume: Resume = Resume.never  # never | auto (continue this run dir from its last checkpoint)
+    threads: int | None = None  # torch CPU threads per job (null = torch default; joblib workers get cores/n_jobs)
+    deterministic: bool = True  # torch.use_deterministic_algorithms (warn-only): same seed, same metrics
 
 
 def register_configs() -> None:

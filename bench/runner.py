@@ -1,4 +1,4 @@
-"""The shared training loop: sample prompts, roll out, score, update, log, save."""
+"""The shared training loop: sample prompts, roll out, score, update, log, save, resume."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from algorithms.base import Algorithm
-from bench.checkpoint import save_checkpoint
+from bench.checkpoint import latest_checkpoint, load_trainer_state, load_weights, restore_rng, save_checkpoint, step_of
 from bench.rollout import Sampling
 from bench.sampler import PromptSampler
 from bench.scoring import score_generation
@@ -30,10 +31,18 @@ class Runner:
     sampling: Sampling  # rollout sampling
 
     def train(self, start_step: int = 0) -> None:
+        """Run steps `start_step + 1 .. train.steps`; a non-finite loss or weight stops the run, checkpoints intact."""
         train = self.session.cfg.train
         bar = tqdm(range(start_step, train.steps), initial=start_step, total=train.steps, desc="train", dynamic_ncols=True)
         for step in bar:
-            metrics = self.step(step)
+            try:
+                metrics = self.step(step)
+                self.check_finite()
+            except FloatingPointError as error:
+                last = latest_checkpoint(self.checkpoints)
+                raise FloatingPointError(
+                    f"training diverged at step {step + 1}: {error}; last good checkpoint: {last or 'none'}"
+                ) from error
             if train.eval_every and (step + 1) % train.eval_every == 0 and step + 1 < train.steps:
                 metrics.update(self.evaluate())
             self.metrics.log(step + 1, metrics)
@@ -53,7 +62,9 @@ class Runner:
         rollouts = None
         if self.algorithm.needs_rollouts:
             prompts = [session.task.format_prompt(e, session.tokenizer) for e in examples]
-            generation = session.engine.generate(prompts, rollout.n, self.sampling, seed=session.cfg.seed * 1_000_003 + step)
+            # DASH preemptive sampling: the whole step in one call; otherwise one call per micro-batch, as TRL.
+            call_size = None if rollout.preemptive else session.cfg.train.micro_batch_size
+            generation = session.engine.generate(prompts, rollout.n, self.sampling, seed=session.cfg.seed * 1_000_003 + step, batch_size=call_size)
             generated = time.perf_counter()
             rollouts = score_generation(session.task, generation, examples, rollout.n)
             scored = time.perf_counter()
@@ -74,6 +85,12 @@ class Runner:
         metrics["time/step"] = time.perf_counter() - start
         return metrics
 
+    def check_finite(self) -> None:
+        """A finite loss can still push weights to inf/NaN (a huge or NaN lr); stop before they are saved."""
+        params = list(self.session.model.parameters())
+        if not torch.stack([p.detach().isfinite().all() for p in params]).all():
+            raise FloatingPointError("non-finite policy weights after the update")
+
     def evaluate(self) -> dict[str, float]:
         """Mid-training pass@k on the held-out problems (for steps- and time-to-target)."""
         start = time.perf_counter()
@@ -84,4 +101,16 @@ class Runner:
 
     def save(self, step: int) -> Path:
         state = {"algorithm": self.algorithm.state_dict(), "sampler": self.sampler.state_dict()}
-        return save_checkpoint(self.checkpoints, step, self.session.model, self.session.tokenizer, state)
+        keep = self.session.cfg.train.keep_checkpoints
+        return save_checkpoint(self.checkpoints, step, self.session.model, self.session.tokenizer, state, keep)
+
+    def restore(self, checkpoint: Path) -> int:
+        """Load weights, algorithm and sampler state, then the RNG streams; returns the step to continue after."""
+        state = load_trainer_state(checkpoint)
+        load_weights(self.session.model, checkpoint)
+        self.algorithm.load_state_dict(state["algorithm"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.session.engine.sync_weights(self.session.model)
+        restore_rng(state["rng"])
+        log.info("resumed from %s", checkpoint)
+        return step_of(checkpoint)

@@ -56,7 +56,7 @@ def open_session(cfg: DictConfig, task=None) -> Session:
     problems = task.load("test")[: cfg.eval.problems]
     model, tokenizer = load_policy(cfg.model, device)
     model.train()
-    engine = build_engine(cfg.rollout.engine, model, tokenizer, device, cfg.rollout.batch_size)
+    engine = build_engine(cfg.rollout, model, tokenizer, device)
     return Session(cfg, device, task, problems, model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg))
 
 

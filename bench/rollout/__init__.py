@@ -5,16 +5,17 @@ from __future__ import annotations
 from bench.rollout.types import Engine, Generation, Sampling
 
 
-def build_engine(name: str, model, tokenizer, device, batch_size: int) -> Engine:
-    if name == "hf":
+def build_engine(rollout, model, tokenizer, device) -> Engine:
+    """The engine named by `rollout.engine`, configured by the rest of `rollout.*`."""
+    if rollout.engine == "hf":
         from bench.rollout.hf import HFEngine
 
-        return HFEngine(model, tokenizer, device, batch_size)
-    if name == "vllm":
-        from bench.rollout.vllm import VLLMEngine
+        return HFEngine(model, tokenizer, device, rollout.batch_size)
+    if rollout.engine == "vllm":
+        from bench.rollout.vllm import VLLMEngine  # imports vllm lazily, with a clear error
 
-        return VLLMEngine(model, tokenizer, device, batch_size)
-    raise ValueError(f"unknown rollout engine {name!r}; known: hf, vllm")
+        return VLLMEngine(model, tokenizer, device, rollout.batch_size, rollout.gpu_memory_utilization, rollout.sleep)
+    raise ValueError(f"unknown rollout engine {rollout.engine!r}; known: hf, vllm")
 
 
 __all__ = ["Engine", "Generation", "Sampling", "build_engine"]

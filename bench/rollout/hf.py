@@ -32,8 +32,9 @@ class HFEngine:
         self.model = model
 
     @torch.no_grad()
-    def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int) -> Generation:
-        per_chunk = max(1, self.batch_size // n)  # prompts per call, so a call holds ~batch_size sequences
+    def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None) -> Generation:
+        """`batch_size` (default: the engine's) caps the sequences sampled together per call."""
+        per_chunk = max(1, (batch_size or self.batch_size) // n)  # prompts per call
         chunks = [prompts[i : i + per_chunk] for i in range(0, len(prompts), per_chunk)]
         sample = self._sample_shared if self.share_prefix else self._sample_generate
         was_training = self.model.training
