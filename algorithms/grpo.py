@@ -72,8 +72,7 @@ class GRPO(Algorithm):
         return self.pg.update(rollouts, advantages, keep)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.pg.optimizer.state_dict(), "scheduler": self.pg.scheduler.state_dict()}
+        return {"policy": self.pg.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.pg.optimizer.load_state_dict(state["optimizer"])
-        self.pg.scheduler.load_state_dict(state["scheduler"])
+        self.pg.load_state_dict(state["policy"])

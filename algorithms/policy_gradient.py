@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -102,6 +103,14 @@ class PolicyGradient:
         size = self.ctx.settings.mini_batch_prompts
         order = torch.arange(num_prompts, device=self.ctx.device)
         yield from order.split(size)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The policy optimizer and schedule (the frozen reference is rebuilt from the initial policy)."""
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
 
     def step(self) -> float:
         return clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip)

@@ -231,16 +231,14 @@ class PPO(Algorithm):
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "optimizer": self.pg.optimizer.state_dict(),
-            "scheduler": self.pg.scheduler.state_dict(),
+            "policy": self.pg.state_dict(),
             "critic": self.owned.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "critic_scheduler": self.critic_scheduler.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.pg.optimizer.load_state_dict(state["optimizer"])
-        self.pg.scheduler.load_state_dict(state["scheduler"])
+        self.pg.load_state_dict(state["policy"])
         self.owned.load_state_dict(state["critic"])
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.critic_scheduler.load_state_dict(state["critic_scheduler"])

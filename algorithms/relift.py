@@ -135,8 +135,7 @@ class ReLIFT(Algorithm):
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "optimizer": self.pg.optimizer.state_dict(),
-            "scheduler": self.pg.scheduler.state_dict(),
+            "policy": self.pg.state_dict(),
             "sft_optimizer": self.sft_optimizer.state_dict(),
             "sft_scheduler": self.sft_scheduler.state_dict(),
             "buffer": [asdict(e) for e in self.buffer.items],  # whole records: the SFT step re-formats their prompts
@@ -147,8 +146,7 @@ class ReLIFT(Algorithm):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.pg.optimizer.load_state_dict(state["optimizer"])
-        self.pg.scheduler.load_state_dict(state["scheduler"])
+        self.pg.load_state_dict(state["policy"])
         self.sft_optimizer.load_state_dict(state["sft_optimizer"])
         self.sft_scheduler.load_state_dict(state["sft_scheduler"])
         self.buffer = DemoBuffer([Example(**record) for record in state["buffer"]])

@@ -97,9 +97,8 @@ class SuperRL(Algorithm):
         return nll_backward(self.ctx.model, demo_batch(self.ctx, chosen), micro, weight=self.config.sft_coef)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.pg.optimizer.state_dict(), "scheduler": self.pg.scheduler.state_dict(), "sparse": self.sparse}
+        return {"policy": self.pg.state_dict(), "sparse": self.sparse}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.pg.optimizer.load_state_dict(state["optimizer"])
-        self.pg.scheduler.load_state_dict(state["scheduler"])
+        self.pg.load_state_dict(state["policy"])
         self.sparse = state["sparse"]

@@ -79,7 +79,7 @@ class BaseModelConfig:
 
     tasks: list[str] = field(default_factory=lambda: ["gsm8k_synth", "math_synth", "hotpotqa_synth"])  # demo mixture (easy splits)
     weights: list[float] = field(default_factory=lambda: [3.0, 1.0, 1.0])  # sampling weight of each task
-    steps: int = 800  # SFT optimizer steps
+    steps: int = 600  # SFT optimizer steps
     batch_size: int = 32  # demos per step
     lr: float = 5e-3  # peak lr (cosine decay)
     seed: int = 0  # init and data order

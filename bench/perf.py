@@ -1,0 +1,184 @@
+"""`python -m bench.perf`: speed and memory benchmark (a benchmark, never a test).
+
+Every comparison is measured side by side in one process on the same model,
+prompts and settings, repeated, and reported as medians and ratios against the
+named baseline. Prints one table; writes JSON under results/perf/.
+
+Sections:
+  rollout  tokens/s of our HF engine (prefix-shared, preallocated KV cache) vs
+           plain `model.generate` on n copies of each prompt.
+  step     one GRPO step split into generate / score / forward+backward / optimizer.
+  memory   peak resident memory of the process (CPU) or peak CUDA allocation.
+  dash     GRPO steps and wall time to a target pass@1, with the DASH options
+           (preemptive sampling + gradient filtering) and without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from algorithms.context import TrainContext
+from bench import build
+from bench.app import CONF_DIR
+from bench.io import atomic_write_json
+from bench.provenance import provenance
+from bench.rollout.hf import HFEngine
+from bench.runner import Runner
+from bench.sampler import PromptSampler
+from bench.session import open_session
+
+STEP_PARTS = ("time/generate", "time/score", "time/update", "time/optimizer")
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
+        return compose(config_name="config", overrides=overrides)
+
+
+def median_time(fn, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for r in range(repeats):
+        start = time.perf_counter()
+        result = fn(r)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def rollout_rows(cfg: DictConfig, sequences: int, n: int, repeats: int) -> list[dict]:
+    session = open_session(cfg)
+    prompts = [session.task.format_prompt(e, session.tokenizer) for e in session.task.load("test")[: sequences // n]]
+    sampling = build.rollout_sampling(cfg)
+    rows = []
+    for name, share_prefix in (("model.generate", False), ("hf engine", True)):
+        engine = HFEngine(session.model, session.tokenizer, session.device, sequences, share_prefix=share_prefix)
+        seconds, generation = median_time(lambda r: engine.generate(prompts, n, sampling, seed=r), repeats)
+        rows.append({"section": "rollout", "name": name, "sequences": len(prompts) * n, "seconds": seconds, "tokens_per_s": generation.num_tokens / seconds})
+    baseline = rows[0]["tokens_per_s"]
+    for row in rows:
+        row["ratio"] = row["tokens_per_s"] / baseline
+    return rows
+
+
+def new_runner(cfg: DictConfig) -> Runner:
+    session = open_session(cfg)
+    ctx = TrainContext(session.model, session.tokenizer, session.task, build.train_settings(cfg), session.device)
+    return Runner(
+        algorithm=build.build_algorithm(cfg, ctx), session=session, sampler=PromptSampler(session.task.load("train"), cfg.seed),
+        metrics=None, checkpoints=Path(tempfile.mkdtemp()), sampling=build.rollout_sampling(cfg),
+    )
+
+
+def step_rows(cfg: DictConfig, steps: int) -> list[dict]:
+    runner = new_runner(cfg)
+    parts = {k: [] for k in STEP_PARTS}
+    for step in range(steps):
+        metrics = runner.step(step)
+        for k in STEP_PARTS:
+            parts[k].append(metrics.get(k, 0.0))
+    med = {k: statistics.median(v) for k, v in parts.items()}
+    split = {
+        "generate": med["time/generate"],
+        "score": med["time/score"],
+        "forward+backward": med["time/update"] - med["time/optimizer"],
+        "optimizer": med["time/optimizer"],
+    }
+    total = sum(split.values())
+    return [{"section": "step", "name": k, "seconds": v, "ratio": v / total} for k, v in split.items()]
+
+
+def memory_row(device: torch.device) -> dict:
+    if device.type == "cuda":
+        return {"section": "memory", "name": "peak CUDA allocated", "mib": torch.cuda.max_memory_allocated() / 2**20}
+    return {"section": "memory", "name": "peak process RSS", "mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def time_to_target(cfg: DictConfig, target: float, max_steps: int, eval_every: int) -> dict:
+    """Train until mid-training pass@1 reaches `target`; wall time excludes evaluation."""
+    runner = new_runner(cfg)
+    train_seconds, reached, evaluation = 0.0, None, None
+    for step in range(max_steps):
+        start = time.perf_counter()
+        runner.step(step)
+        train_seconds += time.perf_counter() - start
+        if (step + 1) % eval_every == 0:
+            evaluation = runner.session.evaluate().metrics
+            if evaluation["pass@1"] >= target:
+                reached = step + 1
+                break
+    return {"steps": reached, "seconds": train_seconds if reached else None, "pass@1": evaluation["pass@1"], "pass@1_stderr": evaluation["pass@1_stderr"]}
+
+
+def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int) -> list[dict]:
+    variants = {
+        "grpo": ["rollout.preemptive=false", "train.grad_filter_tau=null"],
+        "grpo + DASH": ["rollout.preemptive=true", "train.grad_filter_tau=0.1"],
+    }
+    rows = []
+    for name, extra in variants.items():
+        result = time_to_target(compose_config(base + extra), target, max_steps, eval_every)
+        rows.append({"section": "dash", "name": name, "target_pass@1": target, **result})
+    baseline = rows[0]["seconds"]
+    for row in rows:
+        row["ratio"] = row["seconds"] / baseline if row["seconds"] and baseline else None
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [f"{'section':8} {'name':20} {'value':>28} {'ratio':>8}"]
+    for row in rows:
+        if row["section"] == "rollout":
+            value = f"{row['tokens_per_s']:.0f} tok/s ({row['sequences']} seqs)"
+        elif row["section"] == "step":
+            value = f"{row['seconds']:.3f} s"
+        elif row["section"] == "memory":
+            value = f"{row['mib']:.0f} MiB"
+        else:
+            reached = f"{row['steps']} steps, {row['seconds']:.0f} s" if row["steps"] else "not reached"
+            value = f"{reached}, pass@1 {row['pass@1']:.3f}±{row['pass@1_stderr']:.3f}"
+        ratio = "" if row.get("ratio") is None else f"{row['ratio']:.2f}x"
+        lines.append(f"{row['section']:8} {row['name']:20} {value:>28} {ratio:>8}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sections", default="rollout,step,memory,dash", help="comma-separated subset")
+    parser.add_argument("--sequences", type=int, default=512, help="sequences per rollout call")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--target", type=float, default=0.2, help="pass@1 target of the dash section")
+    parser.add_argument("--max-steps", type=int, default=60)
+    parser.add_argument("--eval-every", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("results/perf"))
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every section")
+    args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    base = list(args.overrides)
+    cfg = compose_config(base)
+    rows: list[dict] = []
+    if "rollout" in sections:
+        rows += rollout_rows(cfg, args.sequences, cfg.rollout.n, args.repeats)
+    if "step" in sections:
+        rows += step_rows(cfg, max(args.repeats, 3))
+    if "dash" in sections:
+        dash_base = base + ["train.micro_batch_size=32", "eval.n=16"]
+        rows += dash_rows(dash_base, args.target, args.max_steps, args.eval_every)
+    if "memory" in sections:
+        rows.append(memory_row(build.resolve_device(cfg.device)))
+    print(format_table(rows))
+    device = build.resolve_device(cfg.device)
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    atomic_write_json(args.out / f"perf-{device.type}-{stamp}.json", {"rows": rows, "overrides": base, **provenance(device)})
+
+
+if __name__ == "__main__":
+    main()
