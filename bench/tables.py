@@ -12,5 +12,5 @@ def passk_table(columns: dict[str, dict[str, float]], ks: list[int], prefixes: t
     rows = [[f"{prefix}@{k}"] + [cell(m, f"{prefix}@{k}") for m in columns.values()] for prefix in prefixes for k in ks]
     header = ["metric", *columns]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+    lines = [header, ["-" * w for w in widths], *rows]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in lines)
