@@ -40,6 +40,12 @@ EXPECTED_ERRORS = (build.ConfigError, FloatingPointError, OSError, DatasetUnavai
 register_configs()
 
 
+def compose_config(overrides: list[str] = (), return_hydra_config: bool = False) -> DictConfig:
+    """The main config composed outside the CLI (benchmarks, regress, tests), checked like the CLI's."""
+    with hydra.initialize_config_dir(config_dir=CONF_DIR, version_base=None):
+        return hydra.compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
 def run(cfg: DictConfig, out_dir: Path, label: str) -> dict | None:
     """Train and evaluate one configuration. `label` names the algorithm as chosen (a preset like dr_grpo).
 

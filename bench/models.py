@@ -55,7 +55,7 @@ def base_model_dir(cfg: ModelConfig) -> Path:
     recipe = {
         "version": BASE_RECIPE_VERSION,
         "architecture": {k: getattr(cfg, k) for k in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size")},
-        "base": OmegaConf.to_container(OmegaConf.structured(cfg.base)) if not isinstance(cfg.base, dict) else cfg.base,
+        "base": OmegaConf.to_container(OmegaConf.structured(cfg.base)),
     }
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return cache_root() / "base" / digest

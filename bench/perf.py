@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from algorithms.context import TrainContext
 from bench import build
-from bench.app import CONF_DIR
+from bench.app import compose_config
 from bench.io import atomic_write_json
 from bench.provenance import provenance
 from bench.rollout.hf import HFEngine
@@ -38,11 +37,6 @@ from bench.sampler import PromptSampler
 from bench.session import open_session
 
 STEP_PARTS = ("time/generate", "time/score", "time/update", "time/optimizer")
-
-
-def compose_config(overrides: list[str]) -> DictConfig:
-    with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
-        return compose(config_name="config", overrides=overrides)
 
 
 def median_time(fn, repeats: int) -> tuple[float, object]:

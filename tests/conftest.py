@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from bench.app import CONF_DIR
+from bench.app import compose_config  # noqa: F401 (the tests import it from here)
 
 # Small enough for seconds on a laptop CPU, real enough to train and evaluate.
 SMOKE = [
@@ -30,6 +29,3 @@ def private_cache(tmp_path_factory) -> Path:
     return root
 
 
-def compose_config(overrides: list[str] = ()):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
-        return compose(config_name="config", overrides=list(overrides))

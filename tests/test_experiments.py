@@ -6,9 +6,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from bench.app import CONF_DIR
+from bench.app import CONF_DIR, compose_config
 from bench.build import check_config
 from tests.cli_helpers import REPO, bench
 
@@ -19,8 +18,7 @@ PLUGIN_OF = {"parallel": "hydra_plugins.hydra_joblib_launcher", "slurm": "hydra_
 
 
 def compose_with_hydra(overrides: list[str]):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
-        return compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    return compose_config(overrides, return_hydra_config=True)
 
 
 def sweep_values(cfg) -> list[str]:

@@ -82,15 +82,12 @@ def load_run(path: Path) -> Run:
 def build_base(cell: Cell) -> None:
     """Pre-train the shared base once, before the runs that all load it start in parallel."""
     import torch
-    from hydra import compose, initialize_config_dir
-
-    from bench.app import CONF_DIR
+    from bench.app import compose_config
     from bench.models import ensure_base_model
     from bench.regress.suite import override_value
 
     overrides = [f"{k}={override_value(v)}" for k, v in cell.settings.items()]
-    with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
-        cfg = compose(config_name="config", overrides=overrides)
+    cfg = compose_config(overrides)
     torch.set_num_threads(THREADS)
     ensure_base_model(cfg.model)
 
