@@ -21,7 +21,7 @@ from torch import Tensor
 
 from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
-from algorithms.logprobs import target_logprobs
+from algorithms.logprobs import completion_logprobs
 from algorithms.losses import ClipSettings, agg_loss
 from algorithms.registry import KL_ESTIMATORS, POLICY_LOSSES
 
@@ -116,22 +116,21 @@ class PolicyGradient:
         return clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip)
 
     # --- pieces -----------------------------------------------------------
-    @torch.no_grad()
     def reference_logprobs(self, batch: RolloutBatch, keep: Tensor) -> tuple[Tensor | None, Tensor | None]:
         """Old log-probs (only needed when the policy moves within this update) and reference ones, on kept rows."""
-        temperature = self.ctx.settings.temperature
         off_policy = self.settings.ppo_epochs > 1 or self.ctx.settings.mini_batch_prompts < len(batch.examples)
         rows = torch.nonzero(keep).squeeze(-1)
-        old = self._chunked(self.ctx.model, batch, rows, temperature) if off_policy else None
-        ref = self._chunked(self.reference, batch, rows, temperature) if self.reference is not None else None
+        old = self.chunked_logprobs(self.ctx.model, batch, rows) if off_policy else None
+        ref = self.chunked_logprobs(self.reference, batch, rows) if self.reference is not None else None
         return old, ref
 
-    def _chunked(self, model: torch.nn.Module, batch: RolloutBatch, rows: Tensor, temperature: float) -> Tensor:
-        """`[N, T]` target log-probs, computed micro-batch by micro-batch on `rows` only (zeros elsewhere)."""
+    @torch.no_grad()
+    def chunked_logprobs(self, model: torch.nn.Module, batch: RolloutBatch, rows: Tensor) -> Tensor:
+        """`[N, T]` completion log-probs, computed micro-batch by micro-batch on `rows` only (zeros elsewhere)."""
         out = torch.zeros_like(batch.mask)
         for micro in rows.split(self.ctx.settings.micro_batch_size):
             if len(micro):  # split() of no rows yields one empty chunk
-                out[micro] = target_logprobs(model, batch.sequences.select(micro), temperature)[0]
+                out[micro] = completion_logprobs(model, batch, micro, self.ctx.settings.temperature)[0]
         return out
 
     def backward(
@@ -143,7 +142,7 @@ class PolicyGradient:
         counts = dict(num_tokens=mask.sum().clamp(min=1.0), num_seqs=float(len(samples)), norm_len=float(ctx.settings.max_new_tokens))
         totals: dict[str, float] = defaultdict(float)
         for micro in samples.split(ctx.settings.micro_batch_size):
-            logp, entropy = target_logprobs(ctx.model, batch.sequences.select(micro), ctx.settings.temperature, with_entropy=True)
+            logp, entropy = completion_logprobs(ctx.model, batch, micro, ctx.settings.temperature, with_entropy=True)
             micro_mask = batch.mask[micro]
             old = old_logp[micro] if old_logp is not None else logp.detach()
             adv = advantages[micro].to(logp.dtype)

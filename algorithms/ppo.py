@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from algorithms.base import Algorithm
 from algorithms.batch import RolloutBatch, SequenceBatch
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
-from algorithms.logprobs import position_ids, target_logprobs
+from algorithms.logprobs import position_ids
 from algorithms.losses import ClipSettings, agg_loss
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.registry import KL_ESTIMATORS, register_algorithm
@@ -204,9 +204,9 @@ class PPO(Algorithm):
         """`[N, T]` KL estimate of the current (pre-update) policy to the reference; zeros without one."""
         if self.reference is None:
             return torch.zeros_like(rollouts.mask, dtype=torch.float32)
-        micro, temperature = self.ctx.settings.micro_batch_size, self.ctx.settings.temperature
-        logp = chunked(lambda b: target_logprobs(self.ctx.model, b, temperature)[0], rollouts.sequences, micro)
-        ref = chunked(lambda b: target_logprobs(self.reference, b, temperature)[0], rollouts.sequences, micro)
+        rows = torch.arange(len(rollouts.rewards), device=self.ctx.device)
+        logp = self.pg.chunked_logprobs(self.ctx.model, rollouts, rows)
+        ref = self.pg.chunked_logprobs(self.reference, rollouts, rows)
         return self.kl(logp, ref)
 
     def value_step(self, rollouts: RolloutBatch, old_values: Tensor, returns: Tensor, prompts: Tensor) -> dict[str, float]:
