@@ -35,8 +35,8 @@ class Resume(str, Enum):
 
 @dataclass
 class TrainConfig:
-    steps: int = 40  # rollout + update steps
-    lr: float = 2e-4  # policy learning rate (AdamW)
+    steps: int = 100  # rollout + update steps
+    lr: float = 1e-4  # policy learning rate (AdamW)
     weight_decay: float = 0.0  # AdamW weight decay
     grad_clip: float = 1.0  # max global grad norm (0 = off)
     warmup_steps: int = 0  # linear lr warmup, in optimizer steps
@@ -77,9 +77,9 @@ class EvalConfig:
 class BaseModelConfig:
     """How the tiny base is pre-trained (SFT on synthetic demos); hashed into its cache key."""
 
-    tasks: list[str] = field(default_factory=lambda: ["gsm8k_synth", "math_synth", "hotpotqa_synth"])  # demo mixture (easy splits)
-    weights: list[float] = field(default_factory=lambda: [3.0, 1.0, 1.0])  # sampling weight of each task
-    steps: int = 600  # SFT optimizer steps
+    tasks: list[str] = field(default_factory=lambda: ["${dataset.base_task}"])  # demo mixture (easy splits)
+    weights: list[float] = field(default_factory=lambda: [1.0])  # sampling weight of each task
+    steps: int = 250  # SFT optimizer steps
     batch_size: int = 32  # demos per step
     lr: float = 5e-3  # peak lr (cosine decay)
     seed: int = 0  # init and data order
@@ -103,6 +103,7 @@ class DatasetConfig:
     name: str = MISSING  # registered task name
     difficulty: str = "easy"  # synthetic tasks: easy | hard
     path: str | None = None  # real tasks: local jsonl/parquet in the hub schema
+    base_task: str = "${.name}"  # synthetic task whose easy demos pre-train the tiny base for this dataset
     options: dict[str, Any] = field(default_factory=dict)  # extra task constructor options
 
 

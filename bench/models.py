@@ -50,12 +50,17 @@ def new_tiny_model(cfg: ModelConfig, seed: int) -> tuple[Qwen2ForCausalLM, objec
     return Qwen2ForCausalLM(tiny_architecture(cfg, tokenizer)), tokenizer
 
 
+def resolved(node) -> dict:
+    """A config node (or dataclass) as a plain dict, interpolations such as `${dataset.base_task}` resolved."""
+    return OmegaConf.to_container(node if OmegaConf.is_config(node) else OmegaConf.structured(node), resolve=True)
+
+
 def base_model_dir(cfg: ModelConfig) -> Path:
     """Cache directory of the pre-trained tiny base, keyed by its whole recipe."""
     recipe = {
         "version": BASE_RECIPE_VERSION,
         "architecture": {k: getattr(cfg, k) for k in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size")},
-        "base": OmegaConf.to_container(OmegaConf.structured(cfg.base)),
+        "base": resolved(cfg.base),
     }
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return cache_root() / "base" / digest
@@ -83,7 +88,7 @@ def ensure_base_model(cfg: ModelConfig) -> Path:
             model, tokenizer = pretrain_base(cfg)
             model.save_pretrained(staging)
             tokenizer.save_pretrained(staging)
-            (staging / "recipe.json").write_text(json.dumps(OmegaConf.to_container(OmegaConf.structured(cfg)), indent=2, default=str))
+            (staging / "recipe.json").write_text(json.dumps(resolved(cfg), indent=2, default=str))
             os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -23,8 +23,6 @@ THREADS = 1  # torch threads per process: bit-exact results need a fixed count, 
 # The settings that define the benchmark; `key=value` Hydra overrides of every run.
 SHARED: dict[str, Any] = {
     "device": "cpu",
-    "model.base.tasks": ["gsm8k_synth"],
-    "model.base.weights": [1.0],
     "model.base.steps": 150,
     "eval.n": 16,
     "eval.problems": 200,
