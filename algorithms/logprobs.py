@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -45,12 +48,25 @@ def completion_logprobs(
     temperature: float = 1.0,
     with_entropy: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
-    """`target_logprobs` of the completions in `rows`, each distinct prompt run through the model once.
+    """`target_logprobs` of the completions in `rows`, each distinct prompt run through the model once."""
+    logits = shared_prompt_forward(model, batch, rows, lambda out: out.logits, logits_to_keep=1)
+    length = logits.shape[1]
+    completions = batch.sequences.input_ids[rows, batch.sequences.target_start :][:, :length]
+    logp, entropy = token_logprobs(logits, completions, temperature, with_entropy)
+    pad = (0, batch.mask.shape[1] - length)
+    return F.pad(logp, pad), None if entropy is None else F.pad(entropy, pad)
+
+
+def shared_prompt_forward(
+    model: torch.nn.Module, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], **prompt_kwargs: Any
+) -> Tensor:
+    """`read(output)` at the positions that predict each completion token of `rows`: `[R, length, ...]`.
 
     The n completions of a prompt share it, so the prompt's forward (and, through
     its KV cache, its backward) is paid once per group rather than n times, and
-    completions are trimmed to the longest in `rows`. Same values as
-    `target_logprobs` on the full sequences, to float rounding.
+    completions are trimmed to the longest in `rows` (`length`). Same values as one
+    forward over the full sequences, to float rounding. `model` is a causal LM or
+    its transformer (a critic's backbone).
     """
     sequences, start = batch.sequences, batch.sequences.target_start
     groups, inverse = torch.unique(batch.group_ids[rows], return_inverse=True)
@@ -62,26 +78,20 @@ def completion_logprobs(
         attention_mask=prompt_mask,
         position_ids=prompt_positions,
         use_cache=True,
-        logits_to_keep=1,
+        **prompt_kwargs,
     )
     cache = prompt.past_key_values
     cache.batch_select_indices(inverse)
-    full_length = batch.mask.shape[1]
     scored = batch.mask[rows].any(0).nonzero()
     length = int(scored.max()) + 1 if len(scored) else 1
-    completions = sequences.input_ids[rows, start : start + length]
-    positions = prompt_positions[inverse, -1:] + 1 + torch.arange(length, device=rows.device)
-    logits = model(
-        input_ids=completions,
+    completions = model(
+        input_ids=sequences.input_ids[rows, start : start + length],
         attention_mask=sequences.attention_mask[rows, : start + length],
-        position_ids=positions,
+        position_ids=prompt_positions[inverse, -1:] + 1 + torch.arange(length, device=rows.device),
         past_key_values=cache,
         use_cache=True,
-    ).logits[:, :-1]
-    logits = torch.cat([prompt.logits[inverse, -1:], logits], dim=1)
-    logp, entropy = token_logprobs(logits, completions, temperature, with_entropy)
-    pad = (0, full_length - length)
-    return F.pad(logp, pad), None if entropy is None else F.pad(entropy, pad)
+    )
+    return torch.cat([read(prompt)[inverse, -1:], read(completions)[:, :-1]], dim=1)
 
 
 def token_logprobs(logits: Tensor, targets: Tensor, temperature: float, with_entropy: bool) -> tuple[Tensor, Tensor | None]:

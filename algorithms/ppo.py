@@ -32,18 +32,18 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from algorithms.base import Algorithm
-from algorithms.batch import RolloutBatch, SequenceBatch
+from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
-from algorithms.logprobs import position_ids
+from algorithms.logprobs import shared_prompt_forward
 from algorithms.losses import ClipSettings, agg_loss
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.registry import KL_ESTIMATORS, register_algorithm
@@ -121,13 +121,6 @@ def explained_variance(values: Tensor, returns: Tensor, mask: Tensor) -> float:
     return float(1.0 - residual.var() / (target.var() + 1e-5))
 
 
-@torch.no_grad()
-def chunked(fn: Callable[[SequenceBatch], Tensor], sequences: SequenceBatch, size: int) -> Tensor:
-    """`fn` over micro-batches of `size` sequences, concatenated, without gradients."""
-    index = torch.arange(len(sequences), device=sequences.input_ids.device)
-    return torch.cat([fn(sequences.select(i)) for i in index.split(size)])
-
-
 # --- the critic ---------------------------------------------------------------
 class ValueModel(nn.Module):
     """A scalar head on a causal LM's transformer, read where each completion token is predicted."""
@@ -140,15 +133,17 @@ class ValueModel(nn.Module):
         nn.init.normal_(self.head.weight, std=init_std)  # as the token-classification head verl's critic loads
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, batch: SequenceBatch) -> Tensor:
-        """`[N, T]` values: position t - 1's hidden state values the prefix before completion token t."""
-        hidden = self.backbone(
-            input_ids=batch.input_ids,
-            attention_mask=batch.attention_mask,
-            position_ids=position_ids(batch.attention_mask),
-            use_cache=False,
-        ).last_hidden_state
-        return self.head(hidden[:, batch.target_start - 1 : -1]).squeeze(-1).float()
+    def forward(self, batch: RolloutBatch, rows: Tensor) -> Tensor:
+        """`[R, T]` values of `rows`: position t - 1's hidden state values the prefix before completion token t."""
+        hidden = shared_prompt_forward(self.backbone, batch, rows, lambda out: out.last_hidden_state)
+        values = self.head(hidden).squeeze(-1).float()
+        return F.pad(values, (0, batch.mask.shape[1] - values.shape[1]))
+
+    @torch.no_grad()
+    def all_values(self, batch: RolloutBatch, micro_batch_size: int) -> Tensor:
+        """`[N, T]` values of every sample, micro-batch by micro-batch, without gradients."""
+        rows = torch.arange(len(batch.rewards), device=batch.rewards.device)
+        return torch.cat([self(batch, micro) for micro in rows.split(micro_batch_size)])
 
 
 def build_critic(policy: nn.Module, mode: str) -> tuple[ValueModel, nn.Module]:
@@ -187,7 +182,7 @@ class PPO(Algorithm):
     def update(self, examples: list[Example], rollouts: RolloutBatch | None) -> dict[str, float]:
         mask = rollouts.mask.float()
         micro = self.ctx.settings.micro_batch_size
-        old_values = chunked(self.critic, rollouts.sequences, micro)
+        old_values = self.critic.all_values(rollouts, micro)
         kl = self.reward_kl(rollouts) * mask
         rewards = token_rewards(rollouts.rewards, mask, kl, self.config.kl_coef)
         advantages, returns = gae(rewards, old_values, mask, self.config.gamma, self.config.lam)
@@ -216,7 +211,7 @@ class PPO(Algorithm):
         totals: dict[str, float] = defaultdict(float)
         for micro in samples.split(self.ctx.settings.micro_batch_size):
             mask = rollouts.mask[micro]
-            values = self.critic(rollouts.sequences.select(micro))
+            values = self.critic(rollouts, micro)
             loss_mat, clipped = clipped_value_loss(values, old_values[micro], returns[micro], self.config.value_clip)
             loss = agg_loss(loss_mat, mask, "token_mean", num_tokens=num_tokens)
             if not torch.isfinite(loss):

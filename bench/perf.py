@@ -11,6 +11,9 @@ Sections:
   memory   peak resident memory of the process (CPU) or peak CUDA allocation.
   dash     GRPO steps and wall time to a target pass@1, with the DASH options
            (preemptive sampling + gradient filtering) and without.
+  trl      our GRPO vs TRL's GRPOTrainer to the same target (optional `perf` extra).
+           TRL stops once it has trained for twice our time: the ratio is then
+           reported as an upper bound (< 0.5x), whatever TRL would reach later.
 """
 
 from __future__ import annotations
@@ -19,21 +22,18 @@ import argparse
 import datetime
 import resource
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
 
-from algorithms.context import TrainContext
 from bench import build
 from bench.app import compose_config
 from bench.io import atomic_write_json
 from bench.provenance import provenance
 from bench.rollout.hf import HFEngine
-from bench.runner import Runner
-from bench.sampler import PromptSampler
+from bench.runner import scratch_runner
 from bench.session import open_session
 
 STEP_PARTS = ("time/generate", "time/score", "time/update", "time/optimizer")
@@ -63,17 +63,8 @@ def rollout_rows(cfg: DictConfig, sequences: int, n: int, repeats: int) -> list[
     return rows
 
 
-def new_runner(cfg: DictConfig) -> Runner:
-    session = open_session(cfg)
-    ctx = TrainContext(session.model, session.tokenizer, session.task, build.train_settings(cfg), session.device)
-    return Runner(
-        algorithm=build.build_algorithm(cfg, ctx), session=session, sampler=PromptSampler(session.task.load("train"), cfg.seed),
-        metrics=None, checkpoints=Path(tempfile.mkdtemp()), sampling=build.rollout_sampling(cfg),
-    )
-
-
 def step_rows(cfg: DictConfig, steps: int) -> list[dict]:
-    runner = new_runner(cfg)
+    runner = scratch_runner(cfg)
     parts = {k: [] for k in STEP_PARTS}
     for step in range(steps):
         metrics = runner.step(step)
@@ -98,7 +89,7 @@ def memory_row(device: torch.device) -> dict:
 
 def time_to_target(cfg: DictConfig, target: float, max_steps: int, eval_every: int) -> dict:
     """Train until mid-training pass@1 reaches `target`; wall time excludes evaluation."""
-    runner = new_runner(cfg)
+    runner = scratch_runner(cfg)
     train_seconds, reached, evaluation = 0.0, None, None
     for step in range(max_steps):
         start = time.perf_counter()
@@ -109,7 +100,10 @@ def time_to_target(cfg: DictConfig, target: float, max_steps: int, eval_every: i
             if evaluation["pass@1"] >= target:
                 reached = step + 1
                 break
-    return {"steps": reached, "seconds": train_seconds if reached else None, "pass@1": evaluation["pass@1"], "pass@1_stderr": evaluation["pass@1_stderr"]}
+    return {
+        "steps": reached, "seconds": train_seconds if reached else None, "trained_seconds": train_seconds,
+        "pass@1": evaluation["pass@1"], "pass@1_stderr": evaluation["pass@1_stderr"],
+    }
 
 
 def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int) -> list[dict]:
@@ -127,6 +121,22 @@ def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int) -
     return rows
 
 
+def trl_rows(base: list[str], target: float, max_steps: int, eval_every: int) -> list[dict]:
+    from bench.perf_trl import trl_time_to_target
+
+    ours = time_to_target(compose_config(base), target, max_steps, eval_every)
+    budget = 2 * ours["seconds"] if ours["seconds"] else None
+    theirs = trl_time_to_target(compose_config(base), target, max_steps, eval_every, max_seconds=budget)
+    if theirs["seconds"]:
+        ratio, bound = ours["seconds"] / theirs["seconds"], False
+    else:  # TRL did not reach the target within twice our time (or we did not reach it at all)
+        ratio, bound = (ours["seconds"] / theirs["trained_seconds"], True) if ours["seconds"] else (None, False)
+    return [
+        {"section": "trl", "name": "TRL GRPOTrainer", "target_pass@1": target, **theirs, "ratio": 1.0 if theirs["seconds"] else None},
+        {"section": "trl", "name": "grpo (ours)", "target_pass@1": target, **ours, "ratio": ratio, "ratio_is_upper_bound": bound},
+    ]
+
+
 def format_table(rows: list[dict]) -> str:
     lines = [f"{'section':8} {'name':20} {'value':>28} {'ratio':>8}"]
     for row in rows:
@@ -137,21 +147,21 @@ def format_table(rows: list[dict]) -> str:
         elif row["section"] == "memory":
             value = f"{row['mib']:.0f} MiB"
         else:
-            reached = f"{row['steps']} steps, {row['seconds']:.0f} s" if row["steps"] else "not reached"
+            reached = f"{row['steps']} steps, {row['seconds']:.0f} s" if row["steps"] else f"not in {row['trained_seconds']:.0f} s"
             value = f"{reached}, pass@1 {row['pass@1']:.3f}±{row['pass@1_stderr']:.3f}"
-        ratio = "" if row.get("ratio") is None else f"{row['ratio']:.2f}x"
+        ratio = "" if row.get("ratio") is None else ("<" if row.get("ratio_is_upper_bound") else "") + f"{row['ratio']:.2f}x"
         lines.append(f"{row['section']:8} {row['name']:20} {value:>28} {ratio:>8}")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default="rollout,step,memory,dash", help="comma-separated subset")
+    parser.add_argument("--sections", default="rollout,step,memory,dash", help="comma-separated subset of rollout,step,memory,dash,trl")
     parser.add_argument("--sequences", type=int, default=512, help="sequences per rollout call")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--target", type=float, default=0.2, help="pass@1 target of the dash section")
-    parser.add_argument("--max-steps", type=int, default=60)
-    parser.add_argument("--eval-every", type=int, default=5)
+    parser.add_argument("--target", type=float, default=0.38, help="pass@1 target of the dash and trl sections (the base: 0.34)")
+    parser.add_argument("--max-steps", type=int, default=150)
+    parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("results/perf"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every section")
     args = parser.parse_args()
@@ -166,6 +176,8 @@ def main() -> None:
     if "dash" in sections:
         dash_base = base + ["train.micro_batch_size=32", "eval.n=16"]
         rows += dash_rows(dash_base, args.target, args.max_steps, args.eval_every)
+    if "trl" in sections:
+        rows += trl_rows(base + ["eval.n=16"], args.target, args.max_steps, args.eval_every)
     if "memory" in sections:
         rows.append(memory_row(build.resolve_device(cfg.device)))
     print(format_table(rows))

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from algorithms.base import Algorithm
+from algorithms.context import TrainContext
+from bench import build
 from bench.checkpoint import latest_checkpoint, load_trainer_state, load_weights, restore_rng, save_checkpoint, step_of
 from bench.rollout import Sampling
 from bench.sampler import PromptSampler
 from bench.scoring import score_generation
-from bench.session import Session
+from bench.session import Session, open_session
 from bench.tracking import MetricsLog
 
 log = logging.getLogger(__name__)
@@ -114,3 +118,13 @@ class Runner:
         restore_rng(state["rng"])
         log.info("resumed from %s", checkpoint)
         return step_of(checkpoint)
+
+
+def scratch_runner(cfg: DictConfig) -> Runner:
+    """A runner that logs nothing and checkpoints into a temporary dir: for benchmarks and tests."""
+    session = open_session(cfg)
+    ctx = TrainContext(session.model, session.tokenizer, session.task, build.train_settings(cfg), session.device)
+    return Runner(
+        algorithm=build.build_algorithm(cfg, ctx), session=session, sampler=PromptSampler(session.task.load("train"), cfg.seed),
+        metrics=None, checkpoints=Path(tempfile.mkdtemp()), sampling=build.rollout_sampling(cfg),
+    )

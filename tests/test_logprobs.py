@@ -1,12 +1,15 @@
 """The shared-prompt log-prob path must equal the plain full-sequence forward."""
 
+import pytest
 import torch
 
-from algorithms.logprobs import completion_logprobs, target_logprobs
+from algorithms.logprobs import completion_logprobs, position_ids, target_logprobs
+from algorithms.ppo import build_critic
 from tests.rl_helpers import example, rollout_batch, single_thread, tiny_context  # noqa: F401 (fixture)
 
 
-def test_shared_prompt_logprobs_and_gradients_match_the_full_forward(single_thread):
+@pytest.mark.usefixtures("single_thread")
+def test_shared_prompt_logprobs_and_gradients_match_the_full_forward():
     ctx = tiny_context()
     # Prompts of different lengths (left padding differs) and a row subset that
     # splits groups unevenly, as gradient filtering does.
@@ -28,3 +31,19 @@ def test_shared_prompt_logprobs_and_gradients_match_the_full_forward(single_thre
     torch.testing.assert_close(shared_entropy * mask, full_entropy * mask, atol=1e-5, rtol=1e-5)
     for shared, full in zip(loss_and_grads(shared_logp, shared_entropy), loss_and_grads(full_logp, full_entropy)):
         torch.testing.assert_close(shared, full, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.usefixtures("single_thread")
+def test_critic_values_match_a_full_sequence_forward():
+    ctx = tiny_context()
+    batch = rollout_batch(ctx, [[1.0, 0.0]] * 3, [example(3), example(12345), example(77)])
+    critic, _ = build_critic(ctx.model, "separate")
+    rows = torch.tensor([1, 2, 5])
+    sequences = batch.sequences.select(rows)
+    hidden = critic.backbone(
+        input_ids=sequences.input_ids, attention_mask=sequences.attention_mask, position_ids=position_ids(sequences.attention_mask)
+    ).last_hidden_state
+    # The value of completion token t is read at position t - 1.
+    expected = critic.head(hidden[:, sequences.target_start - 1 : -1]).squeeze(-1)
+    mask = batch.mask[rows]
+    torch.testing.assert_close(critic(batch, rows) * mask, expected * mask, atol=1e-5, rtol=1e-5)

@@ -8,7 +8,6 @@ for prompt + max_new_tokens, and can drop finished rows.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 from transformers.cache_utils import DynamicCache, DynamicLayer
 
