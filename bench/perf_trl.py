@@ -13,7 +13,9 @@ from __future__ import annotations
 import tempfile
 import time
 
+from datasets import Dataset
 from omegaconf import DictConfig
+from transformers import TrainerCallback
 
 from bench.session import open_session
 
@@ -22,8 +24,6 @@ def trl_time_to_target(cfg: DictConfig, target: float, max_steps: int, eval_ever
     """Train with `GRPOTrainer` until pass@1 reaches `target` or training has taken `max_seconds`;
     wall time excludes evaluation."""
     try:
-        from datasets import Dataset
-        from transformers import TrainerCallback
         from trl import GRPOConfig, GRPOTrainer
     except ImportError as error:
         raise SystemExit('the trl section needs TRL: pip install -e ".[perf]"') from error
@@ -46,45 +46,37 @@ def trl_time_to_target(cfg: DictConfig, target: float, max_steps: int, eval_ever
         epsilon_high=cfg.algorithm.eps_high, loss_type="dapo", scale_rewards="group",
         logging_steps=1, report_to="none", save_strategy="no", remove_unused_columns=False, disable_dropout=True,
     )
-    clock = TimeToTarget(session, target, eval_every, max_seconds, TrainerCallback)
+    clock = TimeToTarget(session, target, eval_every, max_seconds)
     trainer = GRPOTrainer(
         model=session.model, reward_funcs=reward, args=args, train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer, callbacks=[clock.callback],
+        processing_class=tokenizer, callbacks=[clock],
     )
     trainer.train()
     return clock.result()
 
 
-class TimeToTarget:
+class TimeToTarget(TrainerCallback):
     """Times each optimizer step and evaluates every `eval_every` steps, stopping at the target or the time budget."""
 
-    def __init__(self, session, target: float, eval_every: int, max_seconds: float | None, base_callback: type) -> None:
+    def __init__(self, session, target: float, eval_every: int, max_seconds: float | None) -> None:
         self.session, self.target, self.eval_every, self.max_seconds = session, target, eval_every, max_seconds
-        self.train_seconds, self.reached, self.evaluation = 0.0, None, None
-        clock = self
+        self.train_seconds, self.started, self.reached, self.evaluation = 0.0, 0.0, None, None
 
-        class Callback(base_callback):
-            def on_step_begin(self, args, state, control, **kwargs):
-                clock.started = time.perf_counter()
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
 
-            def on_step_end(self, args, state, control, **kwargs):
-                clock.train_seconds += time.perf_counter() - clock.started
-                if state.global_step % clock.eval_every == 0 and clock.evaluate(state.global_step):
-                    control.should_training_stop = True
-                if clock.max_seconds is not None and clock.train_seconds > clock.max_seconds:
-                    control.should_training_stop = True
-
-        self.callback = Callback()
-
-    def evaluate(self, step: int) -> bool:
-        self.evaluation = self.session.evaluate().metrics
-        if self.evaluation["pass@1"] >= self.target:
-            self.reached = step
-        return self.reached is not None
+    def on_step_end(self, args, state, control, **kwargs):
+        self.train_seconds += time.perf_counter() - self.started
+        if state.global_step % self.eval_every == 0:
+            self.evaluation = self.session.evaluate().metrics
+            if self.evaluation["pass@1"] >= self.target:
+                self.reached = state.global_step
+        over_budget = self.max_seconds is not None and self.train_seconds > self.max_seconds
+        if self.reached is not None or over_budget:
+            control.should_training_stop = True
 
     def result(self) -> dict:
         return {
-            "steps": self.reached, "seconds": self.train_seconds if self.reached else None,
+            "steps": self.reached, "seconds": self.train_seconds if self.reached else None, "trained_seconds": self.train_seconds,
             "pass@1": self.evaluation["pass@1"], "pass@1_stderr": self.evaluation["pass@1_stderr"],
-            "trained_seconds": self.train_seconds,
         }
