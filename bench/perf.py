@@ -100,6 +100,11 @@ def time_to_target(cfg: DictConfig, target: float, max_steps: int, eval_every: i
             if evaluation["pass@1"] >= target:
                 reached = step + 1
                 break
+    return target_row(reached, train_seconds, evaluation)
+
+
+def target_row(reached: int | None, train_seconds: float, evaluation: dict) -> dict:
+    """A time-to-target result: the step and seconds at the target (None when missed) and the last pass@1."""
     return {
         "steps": reached, "seconds": train_seconds if reached else None, "trained_seconds": train_seconds,
         "pass@1": evaluation["pass@1"], "pass@1_stderr": evaluation["pass@1_stderr"],

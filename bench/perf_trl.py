@@ -17,6 +17,7 @@ from datasets import Dataset
 from omegaconf import DictConfig
 from transformers import TrainerCallback
 
+from bench.perf import target_row
 from bench.session import open_session
 
 
@@ -76,7 +77,4 @@ class TimeToTarget(TrainerCallback):
             control.should_training_stop = True
 
     def result(self) -> dict:
-        return {
-            "steps": self.reached, "seconds": self.train_seconds if self.reached else None, "trained_seconds": self.train_seconds,
-            "pass@1": self.evaluation["pass@1"], "pass@1_stderr": self.evaluation["pass@1_stderr"],
-        }
+        return target_row(self.reached, self.train_seconds, self.evaluation)
