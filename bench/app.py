@@ -2,12 +2,15 @@
 
 Outputs in the Hydra run dir: config.yaml, metrics.jsonl, samples.jsonl,
 eval.json (written last and atomically: its presence marks a complete run),
-passk.png/.pdf, checkpoints/, base_eval.json (reused on resume) and
+passk.png/.pdf, checkpoints/, base_eval.json (reused on resume; in a sweep, shared by the
+jobs that start from the same policy, see `shared_base_eval`) and
 status.json (outcome and wall time, read by the sweep summary).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import sys
 import time
@@ -68,7 +71,7 @@ def run(cfg: DictConfig, out_dir: Path, label: str) -> dict | None:
 
     ctx = TrainContext(session.model, session.tokenizer, task, build.train_settings(cfg), session.device)
     algorithm = build.build_algorithm(cfg, ctx)  # before any checkpoint is loaded: the KL reference is the initial policy
-    base = run_dir.base_eval(session.evaluate) if cfg.eval.base else None
+    base = run_dir.base_eval(session.evaluate, shared_base_eval(cfg, out_dir)) if cfg.eval.base else None
     checkpoint = latest_checkpoint(out_dir / "checkpoints") if resume else None
     metrics_log = MetricsLog(
         out_dir / "metrics.jsonl", cfg.logger, out_dir.name, tracking_group(cfg, out_dir),
@@ -87,6 +90,17 @@ def run(cfg: DictConfig, out_dir: Path, label: str) -> dict | None:
     report = write_results(out_dir, cfg, label, task, len(session.problems), session.ks, session.sampling, session.eval_seed, trained, base, session.device)
     print_summary(label, task.name, len(session.problems), cfg.eval.n, session.ks, trained, base, out_dir)
     return report
+
+
+def shared_base_eval(cfg: DictConfig, out_dir: Path) -> Path | None:
+    """Where a sweep's jobs share their starting policy's evaluation: in the sweep dir, keyed by
+    everything that decides it (model, dataset, evaluation, rollout engine, seed, device)."""
+    if not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN):
+        return None
+    decides = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "dataset", "eval", "rollout")}
+    decides.update(seed=cfg.seed, device=cfg.device, deterministic=cfg.deterministic)
+    digest = hashlib.sha256(json.dumps(decides, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return out_dir.parent / ".base_evals" / f"{digest}.json"
 
 
 def tracking_group(cfg: DictConfig, out_dir: Path) -> str:

@@ -8,6 +8,7 @@ status.json adds the wall time and, for a failed run, the error.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from bench.evaluate import EvalResult
 from bench.io import atomic_write_json
 
+log = logging.getLogger(__name__)
 EVAL = "eval.json"
 STATUS = "status.json"
 BASE_EVAL = "base_eval.json"
@@ -49,11 +51,21 @@ class RunDir:
         previous = self.status()["wall_s"] or 0.0
         atomic_write_json(self.path / STATUS, {"status": status, "wall_s": previous + attempt_s, "error": error})
 
-    def base_eval(self, evaluate: Callable[[], EvalResult]) -> EvalResult:
-        """The starting policy's evaluation, computed once and reused by every resume of this run."""
-        path = self.path / BASE_EVAL
-        if path.exists():
-            return EvalResult(json.loads(path.read_text())["metrics"], [])
-        result = evaluate()
-        atomic_write_json(path, {"metrics": result.metrics})
-        return result
+    def base_eval(self, evaluate: Callable[[], EvalResult], shared: Path | None = None) -> EvalResult:
+        """The starting policy's evaluation, computed once and reused by every resume of this run.
+
+        `shared` is where other runs with the same starting policy and evaluation
+        (a sweep's algorithms at one dataset and seed) keep the same result: it is
+        read from there when one of them has already computed it.
+        """
+        for path in (self.path / BASE_EVAL, shared):
+            if path is not None and path.exists():
+                metrics = json.loads(path.read_text())["metrics"]
+                log.info("base evaluation read from %s", path)
+                break
+        else:
+            metrics = evaluate().metrics
+            if shared is not None:
+                atomic_write_json(shared, {"metrics": metrics})
+        atomic_write_json(self.path / BASE_EVAL, {"metrics": metrics})
+        return EvalResult(metrics, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,20 @@ def test_joblib_multirun_runs_jobs_in_parallel_processes_and_reruns_only_what_is
     for job in JOBS:  # loky gave each of the two workers cores // 2 torch threads
         assert "torch: 1 threads" in (sweep / job / "app.log").read_text()
 
-    # A job whose outputs are gone is redone; the complete one is skipped (basic launcher: in-process, in order).
+    # Both jobs start from the same base with the same evaluation: the sweep keeps one copy of it.
+    (shared,) = (sweep / ".base_evals").iterdir()
+    for job in JOBS:
+        assert json.loads((sweep / job / "base_eval.json").read_text()) == json.loads(shared.read_text())
+
+    # A job whose outputs are gone is redone, reading the shared base evaluation; the complete one
+    # is skipped (basic launcher: in-process, in order).
     done = (sweep / JOBS[0] / "eval.json").stat().st_mtime_ns
-    (sweep / JOBS[1] / "eval.json").unlink()
+    shutil.rmtree(sweep / JOBS[1])
     rerun = bench(*args, "resume=auto", multirun=True, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (sweep / JOBS[0] / "eval.json").stat().st_mtime_ns == done
     assert "is complete (eval.json exists); skipping it" in (sweep / JOBS[0] / "app.log").read_text()
+    assert f"base evaluation read from {shared}" in (sweep / JOBS[1] / "app.log").read_text()
     assert_complete(sweep, JOBS)
 
 
