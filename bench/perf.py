@@ -10,16 +10,23 @@ Sections:
   step     one GRPO step split into generate / score / forward+backward / optimizer.
   memory   peak resident memory of the process (CPU) or peak CUDA allocation.
   dash     GRPO steps and wall time to a target pass@1, with the DASH options
-           (preemptive sampling + gradient filtering) and without.
+           (preemptive sampling + gradient filtering) and without. Training runs in
+           slices of --dash-micro-batch sequences (default 8, TRL's per-device batch:
+           the memory-bound regime DASH targets); without preemptive sampling each
+           slice is generated on its own, as TRL did.
   trl      our GRPO vs TRL's GRPOTrainer to the same target (optional `perf` extra).
-           TRL stops once it has trained for twice our time: the ratio is then
-           reported as an upper bound (< 0.5x), whatever TRL would reach later.
+           Per seed, TRL stops once it has trained for twice our time: if its median
+           misses the target, the ratio is reported as an upper bound (< 0.5x).
+
+Time-to-target rows run once per seed (--seeds) and report medians; evaluation
+(every --eval-every steps, 200 problems x 16 samples) is excluded from the times.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import resource
 import statistics
 import time
@@ -111,14 +118,26 @@ def target_row(reached: int | None, train_seconds: float, evaluation: dict) -> d
     }
 
 
-def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int) -> list[dict]:
+def medians(runs: list[dict]) -> dict:
+    """Time-to-target runs (one per seed) summarised by medians; a missed target counts as slower
+    than any reached one, so a median is None when half or more missed. The runs stay in `runs`."""
+
+    def median(key: str) -> float | None:
+        middle = statistics.median(math.inf if r[key] is None else r[key] for r in runs)
+        return None if math.isinf(middle) else middle
+
+    summary = {key: median(key) for key in ("steps", "seconds", "trained_seconds", "pass@1", "pass@1_stderr")}
+    return {**summary, "runs": runs}
+
+
+def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int, seeds: int) -> list[dict]:
     variants = {
         "grpo": ["rollout.preemptive=false", "train.grad_filter_tau=null"],
         "grpo + DASH": ["rollout.preemptive=true", "train.grad_filter_tau=0.1"],
     }
     rows = []
     for name, extra in variants.items():
-        result = time_to_target(compose_config(base + extra), target, max_steps, eval_every)
+        result = medians([time_to_target(compose_config([*base, *extra, f"seed={seed}"]), target, max_steps, eval_every) for seed in range(seeds)])
         rows.append({"section": "dash", "name": name, "target_pass@1": target, **result})
     baseline = rows[0]["seconds"]
     for row in rows:
@@ -126,15 +145,20 @@ def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int) -
     return rows
 
 
-def trl_rows(base: list[str], target: float, max_steps: int, eval_every: int) -> list[dict]:
+def trl_rows(base: list[str], target: float, max_steps: int, eval_every: int, seeds: int) -> list[dict]:
+    """Per seed: ours first, then TRL with twice our time as its budget (the whole `max_steps` if we missed)."""
     from bench.perf_trl import trl_time_to_target
 
-    ours = time_to_target(compose_config(base), target, max_steps, eval_every)
-    budget = 2 * ours["seconds"] if ours["seconds"] else None
-    theirs = trl_time_to_target(compose_config(base), target, max_steps, eval_every, max_seconds=budget)
+    pairs = []
+    for seed in range(seeds):
+        cfg = compose_config([*base, f"seed={seed}"])
+        ours = time_to_target(cfg, target, max_steps, eval_every)
+        theirs = trl_time_to_target(cfg, target, max_steps, eval_every, max_seconds=2 * ours["seconds"] if ours["seconds"] else None)
+        pairs.append((ours, theirs))
+    ours, theirs = (medians([pair[side] for pair in pairs]) for side in (0, 1))
     if theirs["seconds"]:
-        ratio, bound = ours["seconds"] / theirs["seconds"], False
-    else:  # TRL did not reach the target within twice our time (or we did not reach it at all)
+        ratio, bound = ours["seconds"] / theirs["seconds"] if ours["seconds"] else None, False
+    else:  # TRL's median run did not reach the target within twice our time (or we did not reach it at all)
         ratio, bound = (ours["seconds"] / theirs["trained_seconds"], True) if ours["seconds"] else (None, False)
     return [
         {"section": "trl", "name": "TRL GRPOTrainer", "target_pass@1": target, **theirs, "ratio": 1.0 if theirs["seconds"] else None},
@@ -143,7 +167,7 @@ def trl_rows(base: list[str], target: float, max_steps: int, eval_every: int) ->
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'section':8} {'name':20} {'value':>28} {'ratio':>8}"]
+    lines = [f"{'section':8} {'name':20} {'value (time to target: median over seeds)':>52} {'ratio':>8}"]
     for row in rows:
         if row["section"] == "rollout":
             value = f"{row['tokens_per_s']:.0f} tok/s ({row['sequences']} seqs)"
@@ -152,10 +176,11 @@ def format_table(rows: list[dict]) -> str:
         elif row["section"] == "memory":
             value = f"{row['mib']:.0f} MiB"
         else:
-            reached = f"{row['steps']} steps, {row['seconds']:.0f} s" if row["steps"] else f"not in {row['trained_seconds']:.0f} s"
-            value = f"{reached}, pass@1 {row['pass@1']:.3f}±{row['pass@1_stderr']:.3f}"
+            per_seed = "/".join("-" if r["steps"] is None else str(r["steps"]) for r in row["runs"])
+            reached = f"{row['steps']:g} steps, {row['seconds']:.0f} s" if row["steps"] else f"not in {row['trained_seconds']:.0f} s"
+            value = f"{reached} (steps {per_seed}), pass@1 {row['pass@1']:.3f}±{row['pass@1_stderr']:.3f}"
         ratio = "" if row.get("ratio") is None else ("<" if row.get("ratio_is_upper_bound") else "") + f"{row['ratio']:.2f}x"
-        lines.append(f"{row['section']:8} {row['name']:20} {value:>28} {ratio:>8}")
+        lines.append(f"{row['section']:8} {row['name']:20} {value:>52} {ratio:>8}")
     return "\n".join(lines)
 
 
@@ -165,8 +190,10 @@ def main() -> None:
     parser.add_argument("--sequences", type=int, default=512, help="sequences per rollout call")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--target", type=float, default=0.38, help="pass@1 target of the dash and trl sections (the base: 0.34)")
+    parser.add_argument("--seeds", type=int, default=3, help="time-to-target runs per variant (seeds 0, 1, ...), summarised by medians")
     parser.add_argument("--max-steps", type=int, default=150)
-    parser.add_argument("--eval-every", type=int, default=10)
+    parser.add_argument("--eval-every", type=int, default=5)
+    parser.add_argument("--dash-micro-batch", type=int, default=8, help="sequences per forward/backward slice in the dash section (TRL's default per-device batch)")
     parser.add_argument("--out", type=Path, default=Path("results/perf"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every section")
     args = parser.parse_args()
@@ -179,10 +206,10 @@ def main() -> None:
     if "step" in sections:
         rows += step_rows(cfg, max(args.repeats, 3))
     if "dash" in sections:
-        dash_base = base + ["train.micro_batch_size=32", "eval.n=16"]
-        rows += dash_rows(dash_base, args.target, args.max_steps, args.eval_every)
+        dash_base = [*base, f"train.micro_batch_size={args.dash_micro_batch}", "eval.n=16"]
+        rows += dash_rows(dash_base, args.target, args.max_steps, args.eval_every, args.seeds)
     if "trl" in sections:
-        rows += trl_rows(base + ["eval.n=16"], args.target, args.max_steps, args.eval_every)
+        rows += trl_rows([*base, "eval.n=16"], args.target, args.max_steps, args.eval_every, args.seeds)
     if "memory" in sections:
         rows.append(memory_row(build.resolve_device(cfg.device)))
     print(format_table(rows))
