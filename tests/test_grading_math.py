@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
 from evaluators.grading import math as math_grading
+from evaluators.grading import math_verify_worker
 from evaluators.grading.math import hendrycks_normalize, last_boxed, score
 
 # (boxed answer, gold `answer` field, math-verify verdict, Hendrycks string-match verdict)
@@ -50,6 +52,12 @@ GOLDEN = [
     ("\\infty", "\\infty", True, True),
     ("5", "6", False, False),
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_verdicts(monkeypatch) -> None:
+    """Each test grades for real: nothing remembered from earlier tests."""
+    monkeypatch.setattr(math_verify_worker, "_verdicts", OrderedDict())
 
 
 @pytest.fixture
@@ -157,6 +165,18 @@ def test_slow_item_is_recorded_as_timeout(warm: None) -> None:
     assert time.monotonic() - started < 1.5
     assert result.extra["timeout"] is True and not result.correct
     assert score("\\boxed{2}", "2").correct  # a fresh child replaces the killed one
+
+
+def test_a_repeated_answer_is_graded_once(monkeypatch) -> None:
+    pool = math_verify_worker.VerifierPool(size=1)
+    monkeypatch.setattr(math_verify_worker, "_pool", pool)
+    first = math_verify_worker.check("\\boxed{\\frac{1}{2}}", "\\boxed{0.5}", timeout_s=30.0)
+    (child,) = pool._children
+    child._proc.kill()  # asked again, the dead child would make the answer wrong
+    child._proc.wait()
+    again = math_verify_worker.check("\\boxed{\\frac{1}{2}}", "\\boxed{0.5}", timeout_s=30.0)
+    pool.close()
+    assert first.correct and again == first
 
 
 def test_too_deep_answer_skips_sympy() -> None:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,17 +147,32 @@ class VerifierPool:
 
 _pool: VerifierPool | None = None
 _pool_lock = threading.Lock()
+# Verdicts already given: a sampled policy repeats its answers (64 samples of one problem
+# often hold a handful of distinct ones), and sympy is the slow part of grading.
+# A timeout is not remembered: it may be the machine's load, not the answer.
+_verdicts: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
+VERDICTS_KEPT = 1 << 16
 
 
 def check(gold: str, pred: str, timeout_s: float) -> Verdict:
     """math-verify `verify(parse(gold), parse(pred))`, gold first, within `timeout_s`."""
     global _pool
+    key = (gold, pred)
     with _pool_lock:
+        if key in _verdicts:
+            _verdicts.move_to_end(key)
+            return _verdicts[key]
         if _pool is None:
             _pool = VerifierPool(size=os.cpu_count() or 1)
             atexit.register(_pool.close)
         pool = _pool
-    return pool.check(gold, pred, timeout_s)
+    verdict = pool.check(gold, pred, timeout_s)
+    if not verdict.timeout:
+        with _pool_lock:
+            _verdicts[key] = verdict
+            if len(_verdicts) > VERDICTS_KEPT:
+                _verdicts.popitem(last=False)
+    return verdict
 
 
 def _forget_inherited_pool() -> None:
