@@ -6,8 +6,10 @@ and time is bounded from outside: the parent waits at most `timeout_s` for a rep
 then kills that child; the next item starts a fresh one. Children are plain
 subprocesses (not `multiprocessing`), so they also start inside daemonic pool
 workers; a pool of them serves concurrent threads, one item per child at a time, and
-a forked process drops the pool it inherited and starts its own. The child runs via
-`python -m` so this folder, which holds `math.py`, never shadows the stdlib `math`.
+a forked process drops the pool it inherited and starts its own. The child imports this
+module and calls `serve` (not `python -m`, which would run a second copy of it next to
+the one the package already imported; nor a script path, where this folder, holding
+`math.py`, would shadow the stdlib `math`).
 Only LaTeX extraction is used: math-verify's plain-expression path calls sympy's
 `parse_expr`, which `eval`s its input.
 """
@@ -47,7 +49,7 @@ class _Child:
         paths = (str(REPO_ROOT), env.get("PYTHONPATH"))
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", MODULE],
+            [sys.executable, "-c", f"import {MODULE}; {MODULE}.serve()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -185,7 +187,7 @@ def _forget_inherited_pool() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_pool)
 
 
-def _serve() -> None:
+def serve() -> None:
     """Child loop: one JSON request per line in, one `{"correct": bool}` line out."""
     import logging
     import resource
@@ -216,7 +218,3 @@ def _serve() -> None:
         except Exception:  # any failure to parse or compare is a wrong answer
             correct = False
         replies.write(json.dumps({"correct": bool(correct)}) + "\n")
-
-
-if __name__ == "__main__":
-    _serve()
