@@ -15,17 +15,21 @@ Sections:
            the memory-bound regime DASH targets); without preemptive sampling each
            slice is generated on its own, as TRL did.
   trl      our GRPO vs TRL's GRPOTrainer to the same target (optional `perf` extra).
-           Per seed, TRL stops once it has trained for twice our time: if its median
-           misses the target, the ratio is reported as an upper bound (< 0.5x).
+           Per seed, TRL stops once it has trained for twice our time; the ratio is
+           the median over seeds of ours / TRL's time, an upper bound ("<") when TRL
+           missed the target in some seed (its trained time stands in for its time).
 
 Time-to-target rows run once per seed (--seeds) and report medians; evaluation
 (every --eval-every steps, 200 problems x 16 samples) is excluded from the times.
+`--summarise FILE` prints the table of a saved run, its summaries recomputed from
+the per-seed runs it stored.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import resource
 import statistics
@@ -149,21 +153,46 @@ def trl_rows(base: list[str], target: float, max_steps: int, eval_every: int, se
     """Per seed: ours first, then TRL with twice our time as its budget (the whole `max_steps` if we missed)."""
     from bench.perf_trl import trl_time_to_target
 
-    pairs = []
+    ours_runs, trl_runs = [], []
     for seed in range(seeds):
         cfg = compose_config([*base, f"seed={seed}"])
-        ours = time_to_target(cfg, target, max_steps, eval_every)
-        theirs = trl_time_to_target(cfg, target, max_steps, eval_every, max_seconds=2 * ours["seconds"] if ours["seconds"] else None)
-        pairs.append((ours, theirs))
-    ours, theirs = (medians([pair[side] for pair in pairs]) for side in (0, 1))
-    if theirs["seconds"]:
-        ratio, bound = ours["seconds"] / theirs["seconds"] if ours["seconds"] else None, False
-    else:  # TRL's median run did not reach the target within twice our time (or we did not reach it at all)
-        ratio, bound = (ours["seconds"] / theirs["trained_seconds"], True) if ours["seconds"] else (None, False)
+        ours_runs.append(time_to_target(cfg, target, max_steps, eval_every))
+        budget = 2 * ours_runs[-1]["seconds"] if ours_runs[-1]["seconds"] else None
+        trl_runs.append(trl_time_to_target(cfg, target, max_steps, eval_every, max_seconds=budget))
+    return trl_summary(ours_runs, trl_runs, target)
+
+
+def trl_summary(ours_runs: list[dict], trl_runs: list[dict], target: float) -> list[dict]:
+    """The two rows of the trl section; the ratio is the median over seeds of ours / TRL's time.
+
+    A seed where TRL missed the target within its budget gives only an upper bound
+    (ours / TRL's trained time); the median of those bounds bounds the median ratio.
+    """
+    ratios, bounded = [], []
+    for ours, theirs in zip(ours_runs, trl_runs):
+        if ours["seconds"]:
+            reached = theirs["seconds"] is not None
+            ratios.append(ours["seconds"] / (theirs["seconds"] if reached else theirs["trained_seconds"]))
+            bounded.append(not reached)
+    ratio = statistics.median(ratios) if len(ratios) == len(ours_runs) else None
+    theirs = medians(trl_runs)
     return [
-        {"section": "trl", "name": "TRL GRPOTrainer", "target_pass@1": target, **theirs, "ratio": 1.0 if theirs["seconds"] else None},
-        {"section": "trl", "name": "grpo (ours)", "target_pass@1": target, **ours, "ratio": ratio, "ratio_is_upper_bound": bound},
+        {"section": "trl", "name": "TRL GRPOTrainer", "target_pass@1": target, **theirs, "ratio": 1.0},
+        {"section": "trl", "name": "grpo (ours)", "target_pass@1": target, **medians(ours_runs),
+         "ratio": ratio, "ratio_is_upper_bound": ratio is not None and any(bounded), "seed_ratios": ratios},
     ]
+
+
+def resummarise(rows: list[dict]) -> list[dict]:
+    """Saved rows with the trl summary recomputed from its per-seed runs, in the saved order."""
+    trl = {row["name"]: row for row in rows if row["section"] == "trl"}
+    out = []
+    for row in rows:
+        if row["section"] != "trl":
+            out.append(row)
+        elif row["name"] == "grpo (ours)":
+            out += trl_summary(row["runs"], trl["TRL GRPOTrainer"]["runs"], row["target_pass@1"])
+    return out
 
 
 def format_table(rows: list[dict]) -> str:
@@ -196,7 +225,11 @@ def main() -> None:
     parser.add_argument("--dash-micro-batch", type=int, default=8, help="sequences per forward/backward slice in the dash section (TRL's default per-device batch)")
     parser.add_argument("--out", type=Path, default=Path("results/perf"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every section")
+    parser.add_argument("--summarise", type=Path, metavar="FILE", help="print the table of a saved results/perf JSON and exit")
     args = parser.parse_args()
+    if args.summarise:
+        print(format_table(resummarise(json.loads(args.summarise.read_text())["rows"])))
+        return
     sections = set(args.sections.split(","))
     base = list(args.overrides)
     cfg = compose_config(base)
