@@ -19,6 +19,7 @@ from bench.report.claims import FAILS, HOLDS, MISSING, check_claims
 from bench.report.latex import leaderboard_latex
 from bench.report.load import load_runs
 from bench.report.markdown import leaderboard_markdown
+from bench.report.plots import REWARD_WINDOW, make_plots, reward_stats
 from bench.report.summary import time_to_target
 from bench.report.tables import leaderboard
 from tests.conftest import SMOKE
@@ -107,6 +108,21 @@ def test_time_to_target_from_logged_evals(tmp_path):
     tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, 0.5)])
     markdown = leaderboard_markdown(leaderboard(tidy, [1], 0.5))
     assert "n/r" in markdown  # a seed never reached it, so the grpo mean is not reached
+
+
+def test_figures_smooth_rewards_and_skip_a_target_nobody_reached(tmp_path):
+    rewards = [0.0, 1.0] * 10  # alternating per-step rewards: a 10-step mean reads 0.5
+    steps = [{"step": i + 1, "time/step": 1.0, "rollout/reward_mean": r} | ({f"eval/{DATASET}/pass@1": 0.1} if i == 9 else {}) for i, r in enumerate(rewards)]
+    write_run(tmp_path, "grpo", 0, {1: (0.1, 0.01)}, steps=steps)
+    runs = load_runs([tmp_path])
+    smoothed = reward_stats(runs.curves).set_index("step").reward
+    assert smoothed[1] == 0.0 and smoothed[2] == 0.5  # trailing mean over the steps so far
+    assert (smoothed.loc[REWARD_WINDOW:] == 0.5).all()
+    tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, 0.5)])
+    paths, notes = make_plots(tidy, runs.curves, 0.5, tmp_path / "plots")
+    assert not any(p.name.startswith("time_to_target") for p in paths)
+    assert f"time to target: no run on {DATASET} reached pass@1 0.5; figure skipped." in notes
+    assert any(p.name == f"reward_vs_step_{DATASET}.png" for p in paths)
 
 
 def test_latex_table_is_well_formed(tmp_path):

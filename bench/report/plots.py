@@ -2,7 +2,9 @@
 reward vs step and vs wall time, time to target.
 
 Each shows the mean over seeds with a shaded SE band (bars: error bars), one
-fixed colour per algorithm, one column wide, as PNG and PDF.
+fixed colour per algorithm, one column wide, as PNG and PDF. Rollout rewards are
+smoothed per run by a trailing mean over REWARD_WINDOW steps before the seed mean:
+one step's batch is too small a sample to read a trend from.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from matplotlib.ticker import MaxNLocator
 
 from bench.report.summary import TIME_METRICS, delta_vs_base, seed_mean
 from bench.style import legend, new_figure, order, palette, save
+
+REWARD_WINDOW = 10  # steps in the trailing mean of the reward curves
 
 
 def facets(frame: pd.DataFrame, kind: str, out: Path) -> Iterator[tuple[pd.DataFrame, Path, str]]:
@@ -65,11 +69,18 @@ def passk_figures(summary: pd.DataFrame, colours: dict[str, str], out: Path, kin
     return paths
 
 
-def reward_figures(curves: pd.DataFrame, colours: dict[str, str], out: Path) -> list[Path]:
-    rewarded = curves.dropna(subset=["reward"])
+def reward_stats(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, dataset, algorithm, step): each run's trailing-mean reward, averaged over seeds, with its SE."""
+    rewarded = curves.dropna(subset=["reward"]).sort_values(["run", "step"])
+    rewarded = rewarded.assign(reward=rewarded.groupby("run").reward.transform(lambda r: r.rolling(REWARD_WINDOW, min_periods=1).mean()))
     stats = rewarded.groupby(["model", "dataset", "algorithm", "step"]).agg(
         reward=("reward", "mean"), sd=("reward", "std"), n=("seed", "nunique"), wall_s=("wall_s", "mean")).reset_index()
     stats["se"] = np.where(stats.n >= 2, stats.sd / np.sqrt(stats.n), np.nan)
+    return stats
+
+
+def reward_figures(curves: pd.DataFrame, colours: dict[str, str], out: Path) -> list[Path]:
+    stats = reward_stats(curves)
     paths = []
     for x, xlabel in (("step", "training step"), ("wall_s", "wall time (s)")):
         for rows, stem, title in facets(stats, f"reward_vs_{'step' if x == 'step' else 'wall'}", out):
@@ -79,14 +90,18 @@ def reward_figures(curves: pd.DataFrame, colours: dict[str, str], out: Path) -> 
                 band(ax, curve[x], curve.reward, curve.se, name, colours[name], markers=len(curve) <= 12)
             if x == "step":
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            finish(fig, ax, xlabel, "mean rollout reward", title)
+            finish(fig, ax, xlabel, f"rollout reward ({REWARD_WINDOW}-step mean)", title)
             paths += save(fig, stem)
     return paths
 
 
-def time_figures(summary: pd.DataFrame, colours: dict[str, str], target: float, out: Path) -> list[Path]:
-    paths = []
+def time_figures(summary: pd.DataFrame, colours: dict[str, str], target: float, out: Path) -> tuple[list[Path], list[str]]:
+    """Bar charts of steps and wall time to the target; a facet where no run reached it is left out, with a note."""
+    paths, notes = [], []
     for rows, stem, title in facets(summary[summary.metric.isin(TIME_METRICS)], "time_to_target", out):
+        if not np.isfinite(rows["mean"].to_numpy(dtype=float)).any():
+            notes.append(f"time to target: no run on {title} reached pass@1 {target:g}; figure skipped.")
+            continue
         fig, axes = new_figure(3.6, rows=2)
         names = order(rows.algorithm)
         for ax, metric, ylabel in zip(axes, TIME_METRICS, ("steps", "wall time (s)")):
@@ -103,7 +118,7 @@ def time_figures(summary: pd.DataFrame, colours: dict[str, str], target: float, 
             ax.grid(alpha=0.3, linewidth=0.5, axis="y")
         axes[0].set_title(f"{title}: time to pass@1 ≥ {target:g}")
         paths += save(fig, stem)
-    return paths
+    return paths, notes
 
 
 def make_plots(tidy: pd.DataFrame, curves: pd.DataFrame, target: float, out: Path) -> tuple[list[Path], list[str]]:
@@ -123,7 +138,8 @@ def make_plots(tidy: pd.DataFrame, curves: pd.DataFrame, target: float, out: Pat
         notes.append(f"training reward: no rollout reward logged for {', '.join(no_reward)} (SFT has none); left out of the reward figures.")
     paths += reward_figures(curves, colours, out)
     if summary.metric.isin(TIME_METRICS).any():
-        paths += time_figures(summary, colours, target, out)
+        time_paths, time_notes = time_figures(summary, colours, target, out)
+        paths, notes = paths + time_paths, notes + time_notes
     else:
         notes.append("time to target: no run logged mid-training evaluations (train.eval_every > 0); figure skipped.")
     return paths, notes
