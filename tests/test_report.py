@@ -22,10 +22,12 @@ from bench.report.markdown import leaderboard_markdown
 from bench.report.plots import REWARD_WINDOW, make_plots, reward_stats
 from bench.report.summary import time_to_target
 from bench.report.tables import leaderboard
+from bench.report.target import Threshold
 from tests.conftest import SMOKE
 from tests.report_helpers import DATASET, write_run
 
 KINDS = ["passk", "passk_delta", "reward_vs_step", "reward_vs_wall", "time_to_target"]
+HALF = {("tiny", DATASET): Threshold(0.5)}  # time to pass@1 0.5 on the hand-made runs
 FILES = ["leaderboard.md", "leaderboard.tex", "leaderboard.csv", "results.parquet", "results.csv", "claims.md", "index.html"]
 
 
@@ -78,7 +80,7 @@ def test_seed_mean_and_se_on_hand_made_runs(tmp_path):
     tidy = load_runs([tmp_path]).results
     assert len(tidy[tidy.algorithm == "base"]) == 4  # 2 seeds x pass@1, pass@8
 
-    board = leaderboard(tidy, [1, 8, 64], target=0.5)
+    board = leaderboard(tidy, [1, 8, 64], HALF)
     assert board.columns == [(DATASET, "pass@1"), (DATASET, "pass@8")]  # only the ks evaluated
     p1, p8 = board.columns
     assert board.mean.at[("grpo", "tiny"), p1] == pytest.approx(0.3) and board.se.at[("grpo", "tiny"), p1] == pytest.approx(0.1)
@@ -100,13 +102,13 @@ def test_time_to_target_from_logged_evals(tmp_path):
     write_run(tmp_path, "grpo", 1, {1: (0.4, 0.01)}, steps=steps({2: 0.3, 3: 0.4}))  # never: the final eval (0.4, at step 4) closes the curve
     write_run(tmp_path, "sft", 0, {1: (0.9, 0.01)}, steps=[{"step": 1, "time/step": 1.0}])  # no evals logged: no measurement
     runs = load_runs([tmp_path])
-    times = time_to_target(runs.curves, runs.results, 0.5).set_index(["algorithm", "seed", "metric"]).value
+    times = time_to_target(runs.curves, runs.results, HALF).set_index(["algorithm", "seed", "metric"]).value
     assert times[("grpo", 0, "steps_to_target")] == 3 and times[("grpo", 0, "wall_to_target")] == pytest.approx(6.0)
     assert math.isinf(times[("grpo", 1, "steps_to_target")])
     assert "sft" not in times.index.get_level_values(0)
 
-    tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, 0.5)])
-    markdown = leaderboard_markdown(leaderboard(tidy, [1], 0.5))
+    tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, HALF)])
+    markdown = leaderboard_markdown(leaderboard(tidy, [1], HALF))
     assert "n/r" in markdown  # a seed never reached it, so the grpo mean is not reached
 
 
@@ -118,8 +120,8 @@ def test_figures_smooth_rewards_and_skip_a_target_nobody_reached(tmp_path):
     smoothed = reward_stats(runs.curves).set_index("step").reward
     assert smoothed[1] == 0.0 and smoothed[2] == 0.5  # trailing mean over the steps so far
     assert (smoothed.loc[REWARD_WINDOW:] == 0.5).all()
-    tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, 0.5)])
-    paths, notes = make_plots(tidy, runs.curves, 0.5, tmp_path / "plots")
+    tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, HALF)])
+    paths, notes = make_plots(tidy, runs.curves, HALF, tmp_path / "plots")
     assert not any(p.name.startswith("time_to_target") for p in paths)
     assert f"time to target: no run on {DATASET} reached pass@1 0.5; figure skipped." in notes
     assert any(p.name == f"reward_vs_step_{DATASET}.png" for p in paths)
@@ -199,7 +201,7 @@ def test_html_page_renders_in_headless_chromium(real_report, tmp_path):
     if not chromium.exists():
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-    # click "wall s to 0" (8th column) once: ascending, unmeasured (base) last; record the row order in the title
+    # click "wall s to target" (8th column) once: ascending, unmeasured (base) last; record the row order in the title
     page = tmp_path / "sorted.html"
     page.write_text((real_report / "index.html").read_text().replace("</body>", """<script>
 document.querySelector("#leaderboard th:nth-child(8)").click();

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from bench.report.summary import TIME_METRICS, delta_vs_base, seed_mean
+from bench.report.target import Threshold
 from bench.style import legend, new_figure, order, palette, save
 
 REWARD_WINDOW = 10  # steps in the trailing mean of the reward curves
@@ -62,8 +63,9 @@ def passk_figures(summary: pd.DataFrame, colours: dict[str, str], out: Path, kin
         log2_k_axis(ax, sorted(rows.k.astype(int).unique()))
         if kind == "passk_delta":
             ax.axhline(0, color=colours.get("base", "grey"), linewidth=0.8, linestyle="--")
-        else:
-            ax.set_ylim(-0.02, 1.02)
+        else:  # from 0 up to what the curves reach, at most 1: near-zero curves (the hard split) stay readable
+            top = min(1.0, ax.get_ylim()[1])
+            ax.set_ylim(-0.02 * top, 1.02 * top)
         finish(fig, ax, "k (samples)", ylabel, title)
         paths += save(fig, stem)
     return paths
@@ -95,12 +97,13 @@ def reward_figures(curves: pd.DataFrame, colours: dict[str, str], out: Path) -> 
     return paths
 
 
-def time_figures(summary: pd.DataFrame, colours: dict[str, str], target: float, out: Path) -> tuple[list[Path], list[str]]:
+def time_figures(summary: pd.DataFrame, colours: dict[str, str], thresholds: dict[tuple[str, str], Threshold], out: Path) -> tuple[list[Path], list[str]]:
     """Bar charts of steps and wall time to the target; a facet where no run reached it is left out, with a note."""
     paths, notes = [], []
     for rows, stem, title in facets(summary[summary.metric.isin(TIME_METRICS)], "time_to_target", out):
+        threshold = thresholds[rows.model.iloc[0], rows.dataset.iloc[0]]
         if not np.isfinite(rows["mean"].to_numpy(dtype=float)).any():
-            notes.append(f"time to target: no run on {title} reached pass@1 {target:g}; figure skipped.")
+            notes.append(f"time to target: no run on {title} reached pass@1 {threshold.value:.3g}; figure skipped.")
             continue
         fig, axes = new_figure(3.6, rows=2)
         names = order(rows.algorithm)
@@ -108,20 +111,21 @@ def time_figures(summary: pd.DataFrame, colours: dict[str, str], target: float, 
             cells = rows[rows.metric == metric].set_index("algorithm").reindex(names)
             heights = cells["mean"].to_numpy(dtype=float)
             finite = np.isfinite(heights)
-            ax.bar(np.arange(len(names))[finite], heights[finite], yerr=np.nan_to_num(cells.se.to_numpy(dtype=float)[finite]),
+            ax.bar(np.arange(len(names))[finite], heights[finite], yerr=cells.se.to_numpy(dtype=float)[finite],
                    color=[colours[n] for n, f in zip(names, finite) if f], capsize=2, error_kw={"linewidth": 0.8})
             for i in np.flatnonzero(np.isinf(heights)):
                 ax.text(i, 0, "n/r", ha="center", va="bottom", fontsize=6)
             ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+            ax.set_xlim(-0.6, len(names) - 0.4)  # every algorithm keeps its slot, reached or not
             ax.set_ylabel(ylabel)
             ax.yaxis.set_major_locator(MaxNLocator(integer=metric == "steps_to_target"))
             ax.grid(alpha=0.3, linewidth=0.5, axis="y")
-        axes[0].set_title(f"{title}: time to pass@1 ≥ {target:g}")
+        axes[0].set_title(f"{title}: time to pass@1 ≥ {threshold.value:.3g}")
         paths += save(fig, stem)
     return paths, notes
 
 
-def make_plots(tidy: pd.DataFrame, curves: pd.DataFrame, target: float, out: Path) -> tuple[list[Path], list[str]]:
+def make_plots(tidy: pd.DataFrame, curves: pd.DataFrame, thresholds: dict[tuple[str, str], Threshold], out: Path) -> tuple[list[Path], list[str]]:
     """Write every figure under `out`; return the files and notes on figures left out and why."""
     out.mkdir(parents=True, exist_ok=True)
     summary = seed_mean(tidy)
@@ -138,7 +142,7 @@ def make_plots(tidy: pd.DataFrame, curves: pd.DataFrame, target: float, out: Pat
         notes.append(f"training reward: no rollout reward logged for {', '.join(no_reward)} (SFT has none); left out of the reward figures.")
     paths += reward_figures(curves, colours, out)
     if summary.metric.isin(TIME_METRICS).any():
-        time_paths, time_notes = time_figures(summary, colours, target, out)
+        time_paths, time_notes = time_figures(summary, colours, thresholds, out)
         paths, notes = paths + time_paths, notes + time_notes
     else:
         notes.append("time to target: no run logged mid-training evaluations (train.eval_every > 0); figure skipped.")

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from bench.report.target import Threshold
+
 CELL = ["algorithm", "model", "dataset", "metric", "k"]
 ATTRIBUTES = ["family", "difficulty", "kl_coef", "dash"]
 TIME_METRICS = {"steps_to_target": "step", "wall_to_target": "wall_s"}  # tidy metric -> curve column
@@ -27,17 +29,20 @@ def seed_mean(tidy: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["sd", "own_se"]).reset_index()
 
 
-def time_to_target(curves: pd.DataFrame, tidy: pd.DataFrame, target: float) -> pd.DataFrame:
-    """Steps and wall seconds until logged eval pass@1 first reaches `target`, as tidy rows (inf: never reached).
+def time_to_target(curves: pd.DataFrame, tidy: pd.DataFrame, thresholds: dict[tuple[str, str], Threshold]) -> pd.DataFrame:
+    """Steps and wall seconds until logged eval pass@1 first reaches its (model, dataset) threshold, as tidy rows (inf: never).
 
-    Only runs that logged mid-training evaluations get rows; the rest have no such measurement.
+    Only runs that logged mid-training evaluations, on a dataset with a threshold, get rows.
     """
     runs = tidy[tidy.algorithm != "base"].drop_duplicates("run").set_index("run")
     rows = []
     logged = curves.dropna(subset=["eval_pass1"])
     for run, curve in logged[logged.run.isin(runs.index)].groupby("run"):
-        hit = curve[curve.eval_pass1 >= target].head(1)
         info = runs.loc[run].to_dict() | {"run": run}
+        threshold = thresholds.get((info["model"], info["dataset"]))
+        if threshold is None:
+            continue
+        hit = curve[curve.eval_pass1 >= threshold.value].head(1)
         for metric, column in TIME_METRICS.items():
             value = float(hit[column].iloc[0]) if len(hit) else math.inf
             rows.append(info | {"metric": metric, "k": 1, "value": value, "stderr": math.nan})

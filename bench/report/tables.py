@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.summary import TIME_METRICS, seed_mean
+from bench.report.target import Threshold
 from bench.style import order
 
 MISSING = "–"
@@ -25,7 +26,7 @@ class Board:
     se: pd.DataFrame  # same shape: SE over seeds, or the run's own SE with one seed
     best: pd.DataFrame  # same shape: True where the cell is its column's best
     seeds: pd.Series  # index (algorithm, model): seeds behind the row
-    target: float
+    thresholds: dict[tuple[str, str], Threshold]  # (model, dataset) -> the pass@1 of the time-to-target columns
 
     @property
     def rows(self) -> list[tuple[str, str]]:
@@ -36,18 +37,18 @@ class Board:
         return list(self.mean.columns)
 
 
-def column_name(metric: str, k: int, target: float) -> str:
-    return {"steps_to_target": f"steps to {target:g}", "wall_to_target": f"wall s to {target:g}"}.get(metric, f"{metric}@{k}")
+def column_name(metric: str, k: int) -> str:
+    return {"steps_to_target": "steps to target", "wall_to_target": "wall s to target"}.get(metric, f"{metric}@{k}")
 
 
 def higher_is_better(column: str) -> bool:
     return column.startswith("pass@")
 
 
-def leaderboard(tidy: pd.DataFrame, ks: list[int], target: float) -> Board:
+def leaderboard(tidy: pd.DataFrame, ks: list[int], thresholds: dict[tuple[str, str], Threshold]) -> Board:
     summary = seed_mean(tidy)
     wanted = summary[((summary.metric == "pass") & summary.k.isin(ks)) | summary.metric.isin(TIME_METRICS)].copy()
-    wanted["column"] = [column_name(m, k, target) for m, k in zip(wanted.metric, wanted.k)]
+    wanted["column"] = [column_name(m, k) for m, k in zip(wanted.metric, wanted.k)]
     # within a dataset: pass@k by k, then steps, then wall seconds
     wanted["rank"] = [k if m == "pass" else 10**9 + list(TIME_METRICS).index(m) for m, k in zip(wanted.metric, wanted.k)]
     wide = wanted.pivot(index=["algorithm", "model"], columns=["dataset", "column"], values=["mean", "se", "n_seeds"])
@@ -55,7 +56,7 @@ def leaderboard(tidy: pd.DataFrame, ks: list[int], target: float) -> Board:
     rows = sorted(wide.index, key=lambda r: (algorithms.index(r[0]), r[1]))
     columns = list(wanted.sort_values(["dataset", "rank"])[["dataset", "column"]].drop_duplicates().itertuples(index=False, name=None))
     mean = wide["mean"].loc[rows, columns].astype(float)
-    return Board(mean, wide["se"].loc[rows, columns].astype(float), best_cells(mean), wide["n_seeds"].loc[rows].max(axis=1).astype(int), target)
+    return Board(mean, wide["se"].loc[rows, columns].astype(float), best_cells(mean), wide["n_seeds"].loc[rows].max(axis=1).astype(int), thresholds)
 
 
 def best_cells(mean: pd.DataFrame) -> pd.DataFrame:
@@ -78,8 +79,13 @@ def cell_text(mean: float, se: float, column: str, pm: str = "±") -> str:
 
 
 def legend(board: Board) -> str:
+    text = "Mean over seeds ± SE (sd/√n over seeds with two or more seeds, else the run's SE over problems); best per column in bold."
+    timed = {dataset for dataset, column in board.columns if not higher_is_better(column)}
+    if not timed:
+        return text
+    several = len({model for _, model in board.rows}) > 1
+    targets = "; ".join(f"{dataset}{f' ({model})' if several else ''} {threshold}" for (model, dataset), threshold in sorted(board.thresholds.items()) if dataset in timed)
     return (
-        "Mean over seeds ± SE (sd/√n over seeds with two or more seeds, else the run's SE over problems); "
-        f"best per column in bold. Time to {board.target:g}: training steps and seconds (evaluation excluded) "
-        f"until mid-training pass@1 first reaches {board.target:g}; {NOT_REACHED}: a seed never reached it; {MISSING}: not measured."
+        f"{text} Time to target: training steps and seconds (evaluation excluded) until mid-training pass@1 first reaches "
+        f"the target pass@1 ({targets}); {NOT_REACHED}: a seed never reached it; {MISSING}: not measured."
     )
