@@ -19,14 +19,13 @@ from bench.report.claims import FAILS, HOLDS, MISSING, check_claims
 from bench.report.latex import leaderboard_latex
 from bench.report.load import load_runs
 from bench.report.markdown import leaderboard_markdown
-from bench.report.plots import REWARD_WINDOW, make_plots, reward_stats
+from bench.report.plots import FIGURE_KINDS, REWARD_WINDOW, make_plots, reward_stats
 from bench.report.summary import time_to_target
 from bench.report.tables import leaderboard
 from bench.report.target import Threshold
 from tests.conftest import SMOKE
 from tests.report_helpers import DATASET, write_run
 
-KINDS = ["passk", "passk_delta", "reward_vs_step", "reward_vs_wall", "time_to_target"]
 HALF = {("tiny", DATASET): Threshold(0.5)}  # time to pass@1 0.5 on the hand-made runs
 FILES = ["leaderboard.md", "leaderboard.tex", "leaderboard.csv", "results.parquet", "results.csv", "claims.md", "index.html"]
 
@@ -54,7 +53,7 @@ def real_report(real_runs, tmp_path_factory) -> Path:
 def test_report_on_real_runs_writes_every_table_and_figure(real_report):
     for name in FILES:
         assert (real_report / name).stat().st_size > 0, name
-    for kind in KINDS:
+    for kind in FIGURE_KINDS:
         for suffix in (".png", ".pdf"):
             assert (real_report / "plots" / f"{kind}_{DATASET}{suffix}").stat().st_size > 0, kind + suffix
 
@@ -121,8 +120,14 @@ def test_figures_smooth_rewards_and_skip_a_target_nobody_reached(tmp_path):
     assert smoothed[1] == 0.0 and smoothed[2] == 0.5  # trailing mean over the steps so far
     assert (smoothed.loc[REWARD_WINDOW:] == 0.5).all()
     tidy = pd.concat([runs.results, time_to_target(runs.curves, runs.results, HALF)])
-    paths, notes = make_plots(tidy, runs.curves, HALF, tmp_path / "plots")
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    stale, own = plots / f"time_to_target_{DATASET}.png", plots / "sketch.png"  # an earlier report's figure; the user's file
+    stale.write_bytes(b"old")
+    own.write_bytes(b"mine")
+    paths, notes = make_plots(tidy, runs.curves, HALF, plots)
     assert not any(p.name.startswith("time_to_target") for p in paths)
+    assert not stale.exists() and own.read_bytes() == b"mine"
     assert f"time to target: no run on {DATASET} reached pass@1 0.5; figure skipped." in notes
     assert any(p.name == f"reward_vs_step_{DATASET}.png" for p in paths)
 

@@ -22,6 +22,7 @@ from bench.report.target import Threshold
 from bench.style import legend, new_figure, order, palette, save
 
 REWARD_WINDOW = 10  # steps in the trailing mean of the reward curves
+FIGURE_KINDS = ("passk", "passk_delta", "reward_vs_step", "reward_vs_wall", "time_to_target")  # file name prefixes
 
 
 def facets(frame: pd.DataFrame, kind: str, out: Path) -> Iterator[tuple[pd.DataFrame, Path, str]]:
@@ -125,9 +126,17 @@ def time_figures(summary: pd.DataFrame, colours: dict[str, str], thresholds: dic
     return paths, notes
 
 
+def clear_figures(out: Path) -> None:
+    """Drop an earlier report's figures, so none survives that this one would not draw (a target nobody reaches now)."""
+    for path in out.iterdir():
+        if path.suffix in (".png", ".pdf") and path.name.startswith(tuple(f"{kind}_" for kind in FIGURE_KINDS)):
+            path.unlink()
+
+
 def make_plots(tidy: pd.DataFrame, curves: pd.DataFrame, thresholds: dict[tuple[str, str], Threshold], out: Path) -> tuple[list[Path], list[str]]:
-    """Write every figure under `out`; return the files and notes on figures left out and why."""
+    """Write every figure under `out` (replacing the last report's); return the files and notes on figures left out and why."""
     out.mkdir(parents=True, exist_ok=True)
+    clear_figures(out)
     summary = seed_mean(tidy)
     colours = palette(tidy.algorithm.unique())
     paths = passk_figures(summary, colours, out, "passk", "pass@k")
