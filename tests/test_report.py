@@ -86,11 +86,20 @@ def test_seed_mean_and_se_on_hand_made_runs(tmp_path):
     assert board.se.at[("grpo", "tiny"), p8] == pytest.approx(0.1)
     assert board.mean.at[("sft", "tiny"), p1] == pytest.approx(0.5) and board.se.at[("sft", "tiny"), p1] == pytest.approx(0.03)
     assert board.mean.at[("base", "tiny"), p1] == pytest.approx(0.2) and board.se.at[("base", "tiny"), p1] == pytest.approx(0.1)
-    assert board.seeds.to_dict() == {("base", "tiny"): 2, ("sft", "tiny"): 1, ("grpo", "tiny"): 2}
+    assert board.seeds.to_dict() == {("base", "tiny"): "2", ("sft", "tiny"): "1", ("grpo", "tiny"): "2"}
 
     markdown = leaderboard_markdown(board)
     assert "| grpo | tiny | 2 | 0.300 ± 0.100 | **0.700 ± 0.100** |" in markdown  # best pass@8: 0.7 > 0.65 > 0.5
     assert "| sft | tiny | 1 | **0.500 ± 0.030** | 0.650 ± 0.040 |" in markdown  # best pass@1: 0.5 > 0.3 > 0.2
+
+
+def test_seeds_column_shows_a_range_when_a_split_has_fewer_seeds(tmp_path):
+    write_run(tmp_path, "grpo", 0, {1: (0.2, 0.05)})
+    write_run(tmp_path, "grpo", 1, {1: (0.4, 0.05)})
+    write_run(tmp_path, "grpo", 0, {1: (0.01, 0.01)}, difficulty="hard")  # the hard split: one seed
+    board = leaderboard(load_runs([tmp_path]).results, [1], HALF)
+    assert board.seeds.to_dict() == {("grpo", "tiny"): "1-2"}
+    assert "| grpo | tiny | 1-2 |" in leaderboard_markdown(board)
 
 
 def test_time_to_target_from_logged_evals(tmp_path):

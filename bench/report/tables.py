@@ -25,7 +25,7 @@ class Board:
     mean: pd.DataFrame  # index (algorithm, model), columns (dataset, column name)
     se: pd.DataFrame  # same shape: SE over seeds, or the run's own SE with one seed
     best: pd.DataFrame  # same shape: True where the cell is its column's best
-    seeds: pd.Series  # index (algorithm, model): seeds behind the row
+    seeds: pd.Series  # index (algorithm, model): seeds behind the row's cells, "3" or a range "1-3"
     thresholds: dict[tuple[str, str], Threshold]  # (model, dataset) -> the pass@1 of the time-to-target columns
 
     @property
@@ -56,7 +56,13 @@ def leaderboard(tidy: pd.DataFrame, ks: list[int], thresholds: dict[tuple[str, s
     rows = sorted(wide.index, key=lambda r: (algorithms.index(r[0]), r[1]))
     columns = list(wanted.sort_values(["dataset", "rank"])[["dataset", "column"]].drop_duplicates().itertuples(index=False, name=None))
     mean = wide["mean"].loc[rows, columns].astype(float)
-    return Board(mean, wide["se"].loc[rows, columns].astype(float), best_cells(mean), wide["n_seeds"].loc[rows].max(axis=1).astype(int), thresholds)
+    seeds = wide["n_seeds"].loc[rows]
+    return Board(mean, wide["se"].loc[rows, columns].astype(float), best_cells(mean), seed_counts(seeds.min(axis=1), seeds.max(axis=1)), thresholds)
+
+
+def seed_counts(fewest: pd.Series, most: pd.Series) -> pd.Series:
+    """One number where every cell of a row has as many seeds, else the range (a split run with fewer seeds)."""
+    return pd.Series([f"{lo:.0f}" if lo == hi else f"{lo:.0f}-{hi:.0f}" for lo, hi in zip(fewest, most)], index=fewest.index)
 
 
 def best_cells(mean: pd.DataFrame) -> pd.DataFrame:
