@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from algorithms.batch import RolloutBatch, SequenceBatch
+from algorithms.kv_cache_name import cache_kwargs, output_cache
 from algorithms.losses import entropy_from_logits
 
 
@@ -80,7 +81,7 @@ def shared_prompt_forward(
         use_cache=True,
         **prompt_kwargs,
     )
-    cache = prompt.past_key_values
+    cache = output_cache(prompt)
     cache.batch_select_indices(inverse)
     scored = batch.mask[rows].any(0).nonzero()
     length = int(scored.max()) + 1 if len(scored) else 1
@@ -88,7 +89,7 @@ def shared_prompt_forward(
         input_ids=sequences.input_ids[rows, start : start + length],
         attention_mask=sequences.attention_mask[rows, : start + length],
         position_ids=prompt_positions[inverse, -1:] + 1 + torch.arange(length, device=rows.device),
-        past_key_values=cache,
+        **cache_kwargs(cache),
         use_cache=True,
     )
     return torch.cat([read(prompt)[inverse, -1:], read(completions)[:, :-1]], dim=1)

@@ -27,4 +27,5 @@ def build_char_tokenizer() -> PreTrainedTokenizerFast:
     backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=SPECIAL_TOKENS["unk_token"]))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     backend.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left", **SPECIAL_TOKENS)
+    # a causal LM takes no token_type_ids (transformers 4.x tokenizers return them unless told)
+    return PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left", model_input_names=["input_ids", "attention_mask"], **SPECIAL_TOKENS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from algorithms.kv_cache_name import cache_kwargs, output_cache
 from algorithms.logprobs import position_ids
 from bench.rollout.kv_cache import preallocated_cache
 from bench.rollout.sampling import sample_tokens
@@ -65,7 +66,7 @@ class HFEngine:
         prompt_ids, prompt_mask = encoded["input_ids"], encoded["attention_mask"]
         positions = position_ids(prompt_mask)
         out = self.model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions, use_cache=True, logits_to_keep=1)
-        cache = preallocated_cache(out.past_key_values, n, prompt_ids.shape[1] + sampling.max_new_tokens)
+        cache = preallocated_cache(output_cache(out), n, prompt_ids.shape[1] + sampling.max_new_tokens)
         logits = out.logits[:, -1].repeat_interleave(n, 0)
         rows = logits.shape[0]
         attention = torch.zeros(rows, prompt_ids.shape[1] + sampling.max_new_tokens, dtype=torch.long, device=self.device)
@@ -92,7 +93,7 @@ class HFEngine:
                 input_ids=token[:, None],
                 attention_mask=attention[active, : prompt_ids.shape[1] + t + 1],
                 position_ids=next_position,
-                past_key_values=cache,
+                **cache_kwargs(cache),
                 use_cache=True,
             )
             next_position = next_position + 1
