@@ -1,7 +1,7 @@
 """The name transformers gives a model's KV cache, as forward argument and output field.
 
 5.23 renamed `past_key_values` to `cache`: the old name warns in every job's log and
-goes in 5.40. Older releases (down to our floor, 4.50) know only the old one.
+goes in 5.40. Older releases (down to our floor, 4.56) know only the old one.
 """
 
 from __future__ import annotations
