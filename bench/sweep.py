@@ -4,7 +4,7 @@ Before launching it composes each job of the sweep exactly as the basic sweeper
 will (`hydra.sweeper.params` + command line), so an unknown value, a cross-field
 error or two jobs sharing one output dir stop the sweep before anything is
 written. After the last job it reads each job dir (bench.rundir), prints a table
-of status, wall time and pass@1, writes `summary.md` in the sweep dir atomically,
+of status, wall time and pass@1 with the totals, writes `summary.md` in the sweep dir atomically,
 and exits non-zero when a job failed or is missing; rerunning the same command
 with `sweep_id=<id> resume=auto` redoes only those.
 
@@ -15,6 +15,7 @@ leaves through SystemExit.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from hydra.core.global_hydra import GlobalHydra
@@ -52,10 +53,10 @@ class SweepCallback(Callback):
         if config.hydra.sweeper._target_ != BASIC_SWEEPER:
             return
         rows = [(path.name, RunDir(path).status(), pass_at_1(path)) for _, path in job_dirs(config)]
-        table = summary_table(rows)
+        summary = f"{summary_table(rows)}\n\n{totals(rows)}"
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        atomic_write_text(sweep_dir / SUMMARY, table + "\n")
-        print(f"\n{table}\n\nsummary: {sweep_dir / SUMMARY}")
+        atomic_write_text(sweep_dir / SUMMARY, summary + "\n")
+        print(f"\n{summary}\n\nsummary: {sweep_dir / SUMMARY}")
         unfinished = [name for name, status, _ in rows if status["status"] != "complete"]
         if unfinished:
             raise SystemExit(
@@ -103,6 +104,14 @@ def pass_at_1(path: Path) -> str:
     report = json.loads((path / EVAL).read_text())
     metrics = report["results"][report["dataset"]]
     return f"{metrics['pass@1']:.3f} ± {metrics['pass@1_stderr']:.3f}"
+
+
+def totals(rows: list[tuple[str, dict, str]]) -> str:
+    """Job counts by status and the summed job wall time: a resumed sweep's cost across its launches."""
+    counts = Counter(status["status"] for _, status, _ in rows)
+    seconds = sum(status["wall_s"] or 0.0 for _, status, _ in rows)
+    by_status = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    return f"{len(rows)} jobs: {by_status}; job wall time {seconds / 3600:.2f} h in total (the sum over jobs, every attempt of a resumed job included)."
 
 
 def summary_table(rows: list[tuple[str, dict, str]]) -> str:

@@ -14,9 +14,9 @@ JOBS = ("grpo-gsm8k_synth-s0", "sft-gsm8k_synth-s0")
 
 
 def summary_rows(sweep: Path) -> dict[str, list[str]]:
-    """job name -> [status, wall, pass@1, error] from summary.md."""
-    lines = (sweep / "summary.md").read_text().splitlines()[2:]
-    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    """job name -> [status, wall, pass@1, error] from summary.md's table (the totals line follows a blank line)."""
+    table = (sweep / "summary.md").read_text().split("\n\n")[0]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
     return {c[0]: c[1:] for c in cells}
 
 
@@ -75,6 +75,8 @@ def test_a_failing_job_is_marked_failed_and_the_others_finish(tmp_path):
     rows = summary_rows(sweep)
     assert rows["lr1e+30"][0] == "failed" and "non-finite" in rows["lr1e+30"][3]
     assert rows["lr0.001"][0] == "complete"
+    wall = sum(json.loads((sweep / job / "status.json").read_text())["wall_s"] for job in rows)
+    assert f"2 jobs: 1 complete, 1 failed; job wall time {wall / 3600:.2f} h in total" in (sweep / "summary.md").read_text()
     assert json.loads((sweep / "lr1e+30" / "status.json").read_text())["status"] == "failed"
 
 
