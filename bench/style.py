@@ -78,9 +78,9 @@ def legend(fig: Figure, ax) -> None:
 
 
 def save(fig: Figure, stem: Path) -> list[Path]:
-    """Save `stem.png` and `stem.pdf` and close the figure."""
+    """Save `stem.png` and `stem.pdf` and close the figure; same data, same bytes (no PDF creation date)."""
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     for path in paths:
-        fig.savefig(path)
+        fig.savefig(path, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
     plt.close(fig)
     return paths

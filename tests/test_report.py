@@ -139,6 +139,9 @@ def test_figures_smooth_rewards_and_skip_a_target_nobody_reached(tmp_path):
     assert not stale.exists() and own.read_bytes() == b"mine"
     assert f"time to target: no run on {DATASET} reached pass@1 0.5; figure skipped." in notes
     assert any(p.name == f"reward_vs_step_{DATASET}.png" for p in paths)
+    first = {p.name: p.read_bytes() for p in paths}
+    make_plots(tidy, runs.curves, HALF, plots)
+    assert {p.name: p.read_bytes() for p in paths} == first  # same data, same bytes: a rerun leaves git clean
 
 
 def test_latex_table_is_well_formed(tmp_path):
