@@ -53,13 +53,13 @@ def test_relative_target_is_the_base_mean_plus_delta(tmp_path):
     assert notes == []
     threshold = thresholds["tiny", DATASET]
     assert threshold.value == pytest.approx(0.4) and threshold.base == pytest.approx(0.3)
-    assert str(threshold) == "0.4 (base 0.300 +0.1)"
+    assert str(threshold) == "0.4 = base 0.300 + 0.1"
 
     times = time_to_target(runs.curves, runs.results, thresholds).set_index(["seed", "metric"]).value
     assert times[(0, "steps_to_target")] == 3 and times[(1, "steps_to_target")] == 2
     assert times[(0, "wall_to_target")] == pytest.approx(6.0)
     markdown = leaderboard_markdown(leaderboard(pd.concat([runs.results, time_to_target(runs.curves, runs.results, thresholds)]), [1], thresholds))
-    assert "steps to target" in markdown and f"target pass@1 ({DATASET} 0.4 (base 0.300 +0.1))" in markdown
+    assert "steps to target" in markdown and f"target pass@1 ({DATASET} 0.4 = base 0.300 + 0.1)" in markdown
 
 
 def test_a_relative_target_without_a_base_is_not_measured_and_said(tmp_path):

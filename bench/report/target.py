@@ -43,7 +43,7 @@ class Threshold:
     def __str__(self) -> str:
         if self.base is None:
             return f"{self.value:.3g}"
-        return f"{self.value:.3g} (base {self.base:.3f} {self.value - self.base:+.3g})"
+        return f"{self.value:.3g} = base {self.base:.3f} + {self.value - self.base:.3g}"
 
 
 def parse_level(text: str) -> Level:
