@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import hydra
@@ -49,8 +49,9 @@ def compose_config(overrides: list[str] = (), return_hydra_config: bool = False)
         return hydra.compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 
-def run(cfg: DictConfig, out_dir: Path, label: str) -> dict | None:
-    """Train and evaluate one configuration. `label` names the algorithm as chosen (a preset like dr_grpo).
+def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], None]) -> dict | None:
+    """Train and evaluate one configuration. `label` names the algorithm as chosen (a preset like dr_grpo);
+    `after_step` runs after every training step (saving the attempt's wall time).
 
     With resume=auto a complete run is skipped (returns None) and an interrupted
     one continues from its last checkpoint.
@@ -79,7 +80,7 @@ def run(cfg: DictConfig, out_dir: Path, label: str) -> dict | None:
     )
     runner = Runner(
         algorithm=algorithm, session=session, sampler=PromptSampler(train_examples, cfg.seed),
-        metrics=metrics_log, checkpoints=out_dir / "checkpoints", sampling=build.rollout_sampling(cfg),
+        metrics=metrics_log, checkpoints=out_dir / "checkpoints", sampling=build.rollout_sampling(cfg), after_step=after_step,
     )
     try:
         runner.train(runner.restore(checkpoint) if checkpoint else 0)
@@ -116,12 +117,12 @@ def main(cfg: DictConfig) -> None:
     the sweep's summary then marks it failed and sets the exit status."""
     hydra_cfg = HydraConfig.get()
     out_dir, in_sweep = Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN
-    started = time.perf_counter()
+    attempt = RunDir(out_dir).begin_attempt()
     try:
-        if run(cfg, out_dir, hydra_cfg.runtime.choices.get("algorithm", cfg.algorithm.name)) is not None:
-            RunDir(out_dir).record("complete", time.perf_counter() - started)
+        if run(cfg, out_dir, hydra_cfg.runtime.choices.get("algorithm", cfg.algorithm.name), attempt.heartbeat) is not None:
+            attempt.finish("complete")
     except Exception as error:
-        RunDir(out_dir).record("failed", time.perf_counter() - started, f"{type(error).__name__}: {error}")
+        attempt.finish("failed", f"{type(error).__name__}: {error}")
         expected = isinstance(error, EXPECTED_ERRORS)
         if not (expected or in_sweep):
             raise

@@ -2,15 +2,17 @@
 
 The app writes it and reads it back to resume; the sweep summary only reads it.
 eval.json (written last, atomically) is the one mark of a complete run;
-status.json adds the wall time and, for a failed run, the error.
+status.json adds the wall time over every try (kept up to date after each training step)
+and, for a failed run, the error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.evaluate import EvalResult
@@ -41,15 +43,9 @@ class RunDir:
         state = "complete" if self.complete else "failed" if recorded.get("status") == "failed" else "missing"
         return {"status": state, "wall_s": recorded.get("wall_s"), "error": recorded.get("error") if state == "failed" else None}
 
-    def record(self, status: str, attempt_s: float, error: str | None = None) -> None:
-        """Write the outcome of this attempt; wall time adds up over every attempt (resumes) in this dir.
-
-        A complete run stays complete: a later attempt on it can only have been refused.
-        """
-        if status == "failed" and self.complete:
-            return
-        previous = self.status()["wall_s"] or 0.0
-        atomic_write_json(self.path / STATUS, {"status": status, "wall_s": previous + attempt_s, "error": error})
+    def begin_attempt(self) -> Attempt:
+        """A new try at this run, its clock starting from the earlier tries' wall time."""
+        return Attempt(self, self.status()["wall_s"] or 0.0)
 
     def base_eval(self, evaluate: Callable[[], EvalResult], shared: Path | None = None) -> EvalResult:
         """The starting policy's evaluation, computed once and reused by every resume of this run.
@@ -69,3 +65,29 @@ class RunDir:
                 atomic_write_json(shared, {"metrics": metrics})
         atomic_write_json(self.path / BASE_EVAL, {"metrics": metrics})
         return EvalResult(metrics, [])
+
+
+@dataclass
+class Attempt:
+    """One try at a run. Wall time adds up over every try in the dir, and this try's is saved
+    after each training step, so a killed try's time (to its last step) still counts on resume."""
+
+    run_dir: RunDir
+    previous_s: float  # the earlier tries' wall time
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def wall_s(self) -> float:
+        return self.previous_s + time.perf_counter() - self.started
+
+    def heartbeat(self) -> None:
+        self.write("running")
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Record the outcome. A complete run stays complete: a later try on it can only have been refused."""
+        if status == "failed" and self.run_dir.complete:
+            return
+        self.write(status, error)
+
+    def write(self, status: str, error: str | None = None) -> None:
+        atomic_write_json(self.run_dir.path / STATUS, {"status": status, "wall_s": self.wall_s, "error": error})

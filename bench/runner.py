@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class Runner:
     metrics: MetricsLog
     checkpoints: Path
     sampling: Sampling  # rollout sampling
+    after_step: Callable[[], None] = lambda: None  # e.g. saving the attempt's wall time
 
     def train(self, start_step: int = 0) -> None:
         """Run steps `start_step + 1 .. train.steps`; a non-finite loss or weight stops the run, checkpoints intact."""
@@ -56,6 +58,7 @@ class Runner:
             )
             if train.save_every and (step + 1) % train.save_every == 0 and step + 1 < train.steps:
                 self.save(step + 1)
+            self.after_step()
         self.save(train.steps)
 
     def step(self, step: int) -> dict[str, float]:

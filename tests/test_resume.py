@@ -40,12 +40,15 @@ def test_a_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path):
     process = subprocess.Popen(bench_command(*TRAIN, f"hydra.run.dir={out}"), cwd=REPO, env=bench_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while not (out / "checkpoints/step_000001").exists() and process.poll() is None and time.monotonic() < deadline:
+    # status.json first appears after step 1 (its checkpoint is saved before): the try's wall time so far
+    while not (out / "status.json").exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (out / "eval.json").exists(), "the run finished before it could be killed"
     killed_at = len(metrics_rows(out))
+    killed = json.loads((out / "status.json").read_text())
+    assert killed["status"] == "running" and killed["wall_s"] > 0
 
     result = bench(*TRAIN, f"hydra.run.dir={out}", "resume=auto")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -54,6 +57,8 @@ def test_a_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path):
     assert steps == [1, 2, 3, 4, 5, 6], f"killed after {killed_at} steps, then {steps}"
     assert metrics_rows(out) == metrics_rows(uninterrupted)
     assert_same_weights(out / FINAL, uninterrupted / FINAL)
+    finished = json.loads((out / "status.json").read_text())
+    assert finished["status"] == "complete" and finished["wall_s"] > killed["wall_s"]  # the killed try's time counts
     eval_a, eval_b = (json.loads((d / "eval.json").read_text()) for d in (out, uninterrupted))
     assert (eval_a["results"], eval_a["base_results"]) == (eval_b["results"], eval_b["base_results"])
     assert len(list((out / "checkpoints").iterdir())) == 2  # train.keep_checkpoints, no staging dirs left
