@@ -3,9 +3,11 @@
 Every claim yields its rule, the numbers behind it and a verdict (holds / does not
 hold / not enough runs); nothing is typed by hand. Comparisons use seed means and
 the SE of a difference, se = sqrt(se_a^2 + se_b^2):
-  above(a, b)      a > b on the mean             ("raises", "beats", "lowers")
+  above(a, b)      a > b + 2*se: yes; a <= b - 2*se: no; in between: undecided  ("raises", "beats", "lowers")
   not_below(a, b)  a >= b - 2*se                 ("at every k", "does not hurt": not worse beyond noise)
-A claim holds when its rule holds in every (model, dataset) cell that has the runs it needs.
+A claim holds when its rule holds in every (model, dataset) cell that has the runs it needs; it does
+not hold when it fails in one; a gap within noise leaves it undecided, which more seeds could settle,
+so it reads "not enough runs".
 """
 
 from __future__ import annotations
@@ -44,16 +46,29 @@ def diff_se(a: Stat, b: Stat) -> float:
     return math.hypot(0.0 if math.isnan(a.se) else a.se, 0.0 if math.isnan(b.se) else b.se)
 
 
-def above(a: Stat, b: Stat) -> bool:
-    return a.mean > b.mean
+def above(a: Stat, b: Stat) -> bool | None:
+    """True beyond noise, False when a is at or below b beyond noise (a tie counts), None within it."""
+    gap, margin = a.mean - b.mean, Z * diff_se(a, b)
+    return True if gap > margin else False if gap <= -margin else None
 
 
 def not_below(a: Stat, b: Stat) -> bool:
     return a.mean >= b.mean - Z * diff_se(a, b)
 
 
-def verdict(outcomes: list[bool]) -> str:
-    return MISSING if not outcomes else HOLDS if all(outcomes) else FAILS
+def all_of(*outcomes: bool | None) -> bool | None:
+    """Three-valued and: one False decides, else one undecided leaves it undecided."""
+    return False if False in outcomes else None if None in outcomes else True
+
+
+def verdict(outcomes: list[bool | None]) -> str:
+    decided = all_of(*outcomes) if outcomes else None
+    return MISSING if decided is None else HOLDS if decided else FAILS
+
+
+def tag(outcome: bool | None) -> str:
+    """Marks a comparison the verdict could not decide."""
+    return f" (within {Z:g}·SE)" if outcome is None else ""
 
 
 class Cells:
@@ -103,9 +118,10 @@ def psr_trades_breadth(cells: Cells) -> Verdict:
             continue
         p1, b1 = cells.get("psr", model, dataset), cells.get("base", model, dataset)
         pk, bk = cells.get("psr", model, dataset, k=kmax), cells.get("base", model, dataset, k=kmax)
-        outcomes.append(above(p1, b1) and above(bk, pk))
-        evidence.append(f"{dataset} ({model}): pass@1 {p1} vs base {b1}; pass@{kmax} {pk} vs base {bk}")
-    return Verdict("PSR raises pass@1 but lowers large-k pass@k", "PSR > base at pass@1 and PSR < base at the largest k evaluated (> 1)", verdict(outcomes), tuple(evidence))
+        raised, lowered = above(p1, b1), above(bk, pk)
+        outcomes.append(all_of(raised, lowered))
+        evidence.append(f"{dataset} ({model}): pass@1 {p1} vs base {b1}{tag(raised)}; pass@{kmax} {pk} vs base {bk}{tag(lowered)}")
+    return Verdict("PSR raises pass@1 but lowers large-k pass@k", f"PSR > base + {Z:g}·SE at pass@1 and PSR < base - {Z:g}·SE at the largest k evaluated (> 1)", verdict(outcomes), tuple(evidence))
 
 
 def w_reinforce_best(cells: Cells) -> Verdict:
@@ -135,9 +151,10 @@ def beats_rl_and_sft_on_hard(name: str, title: str) -> Callable[[Cells], Verdict
             if dataset not in hard:
                 continue
             x, g, s = (cells.get(a, model, dataset) for a in (name, "grpo", "sft"))
-            outcomes.append(above(x, g) and above(x, s))
-            evidence.append(f"{dataset} ({model}) pass@1: {name} {x} vs grpo {g}, sft {s}")
-        return Verdict(f"{title} beats pure RL (GRPO) and pure SFT when reward is sparse (hard split)", f"{name} > grpo and {name} > sft at pass@1 on every hard-split dataset", verdict(outcomes), tuple(evidence))
+            over_rl, over_sft = above(x, g), above(x, s)
+            outcomes.append(all_of(over_rl, over_sft))
+            evidence.append(f"{dataset} ({model}) pass@1: {name} {x} vs grpo {g}{tag(over_rl)}, sft {s}{tag(over_sft)}")
+        return Verdict(f"{title} beats pure RL (GRPO) and pure SFT when reward is sparse (hard split)", f"{name} > grpo + {Z:g}·SE and {name} > sft + {Z:g}·SE at pass@1 on every hard-split dataset", verdict(outcomes), tuple(evidence))
 
     return check
 
@@ -166,9 +183,10 @@ def rl_beats_sft(cells: Cells) -> Verdict:
     outcomes, evidence = [], []
     for model, dataset in cells.places("grpo", "sft"):
         g, s = cells.get("grpo", model, dataset), cells.get("sft", model, dataset)
-        outcomes.append(above(g, s))
-        evidence.append(f"{dataset} ({model}) pass@1: grpo {g} vs sft {s}")
-    return Verdict("On-policy RL beats SFT", "grpo > sft at pass@1 on every dataset", verdict(outcomes), tuple(evidence))
+        outcome = above(g, s)
+        outcomes.append(outcome)
+        evidence.append(f"{dataset} ({model}) pass@1: grpo {g} vs sft {s}{tag(outcome)}")
+    return Verdict("On-policy RL beats SFT", f"grpo > sft + {Z:g}·SE at pass@1 on every dataset", verdict(outcomes), tuple(evidence))
 
 
 def kl_free(cells: Cells) -> Verdict:
