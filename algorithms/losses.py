@@ -1,7 +1,8 @@
 """Token-level losses shared by every algorithm, and the one aggregation rule.
 
 Shapes: `[N, T]` = samples x completion tokens; `mask` is 1 on real tokens.
-Formulas follow verl's core_algos (see REFERENCES.md).
+Formulas follow verl's verl/trainer/ppo/core_algos.py (`agg_loss`,
+`compute_policy_loss_vanilla`, `kl_penalty`).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ Departures from the paper and its reference code:
    (identical for the {0, 1} verifier reward the paper uses).
 2. A PSR/NSR step whose batch holds no sample of its kind makes no optimizer step
    (nothing to learn from); the paper does not say what its code does then.
-3. The entropy bonus defaults to 0.001 for all three (REFERENCES: the reference
-   code's value; one reproducer reports 1e-4).
+3. The entropy bonus defaults to 0.001 for all three (the value of the reference
+   code, TianHongZXY/RLVR-Decomposed; one reproducer reports 1e-4).
 """
 
 from __future__ import annotations
@@ -115,9 +115,7 @@ class SignedSamples(Algorithm):
 
     def update(self, examples: list[Example], rollouts: RolloutBatch | None) -> dict[str, float]:
         keep = self.keep(rollouts.rewards)
-        metrics = self.pg.update(rollouts, self.advantage(rollouts.rewards, rollouts.group_ids), keep)
-        metrics["train/kept_frac"] = float(keep.float().mean())
-        return metrics
+        return self.pg.update(rollouts, self.advantage(rollouts.rewards, rollouts.group_ids), keep)  # train/kept_frac: after DASH filtering
 
     def state_dict(self) -> dict[str, Any]:
         return {"policy": self.pg.state_dict()}

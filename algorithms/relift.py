@@ -2,33 +2,39 @@
 Online Fine-Tuning for Hardest Questions").
 
 RL learns what the model can already sample; SFT teaches what it cannot. Each
-step runs Dr. GRPO-style RL (A = r - mean_g; as in the reference main script: no
-ratio clipping, token sums over a constant length, no KL). Questions whose n
-rollouts all fail are the hardest: each goes with its demonstration into a buffer,
-newest first. Once the buffer holds `sft_batch` (128 in the paper), one SFT step
-(one optimizer step, a separate AdamW: wd 0.01, grad clip 1.0, token-mean NLL
-minus 0.001 entropy) trains on the newest `sft_batch`, which leave the buffer;
-then RL continues. Demonstrations are the dataset's reference solutions.
+step runs Dr. GRPO-style RL (A = r - mean_g; as in the reference main script
+examples/math-7b/train.sh: no ratio clipping, token sums over a constant length,
+no KL, entropy bonus 0.001, grad clip 0.7, AdamW weight decay 0.01). Questions
+whose n rollouts all fail are the hardest: each goes with its demonstration into
+a buffer, newest first (relift/verl/verl/relift/trainer.py concatenates the new
+batch before the old buffer and trains on the first `sft_data_size`). Once the
+buffer holds `sft_batch` (128 in the paper), one SFT step (one optimizer step, a
+separate AdamW: wd 0.01, grad clip 1.0, token-mean NLL minus 0.001 entropy)
+trains on the newest `sft_batch`, which leave the buffer; then RL continues.
+Demonstrations are the dataset's reference solutions.
 
-Departures from the paper and its reference code:
+Departures from the paper and its reference code (TheRoadQaQ/ReLIFT):
 1. `sft_batch` defaults to 32, not 128, to suit the tiny CPU setting (the
    buffer fills from a few prompts per step); set 128 to match the paper.
-2. The official trainer appends new questions at the end and trains on the first
-   `sft_batch` (oldest first); we keep the newest-first order of REFERENCES.md
-   (also what a public fork of that trainer does).
-3. A question id is in the buffer at most once: while it waits, failing again does
+2. A question id is in the buffer at most once: while it waits, failing again does
    not add a copy. After its SFT step it may enter again if it later fails all
    rollouts (in the reference code each step's questions get fresh ids, so a
    question can re-enter in a later epoch; within an epoch it is seen once).
-4. `sft_lr` defaults to the RL lr (`train.lr`); the paper uses 1e-6 for both.
-5. The SFT step runs after the same step's RL update (the reference order); its
+3. `sft_lr` defaults to the RL lr (`train.lr`); the paper uses 1e-6 for both.
+4. The SFT step runs after the same step's RL update (the reference order); its
    logits are not divided by the rollout temperature (the reference divides by it,
    1.0 in the paper, so the two agree there).
+5. The RL loss averages the per-sequence token sums / max_new_tokens over the
+   mini-batch's sequences; the reference (relift/verl/verl/relift/core_algos.py
+   `compute_policy_loss` with `loss_remove_token_mean`) sums them per
+   micro-batch of a rank, so its gradient is larger by the sequences per rank (64
+   in train.sh). AdamW's step does not depend on that constant, but the 0.7 clip
+   does: on our scale it clips less often than the reference's.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -54,8 +60,10 @@ class ReLIFTConfig:
     loss_agg: str = "seq_mean_token_sum_norm"  # token sums / max_new_tokens, mean over sequences (Dr. GRPO)
     kl_coef: float = 0.0  # weight of the KL loss to the initial policy (the paper: none)
     kl_type: str = "k3"  # k1 | k2 | k3
-    entropy_coef: float = 0.0  # entropy bonus weight of the RL loss
+    entropy_coef: float = 0.001  # entropy bonus weight of the RL loss (reference train.sh)
     ppo_epochs: int = 1  # passes over each rollout batch
+    grad_clip: float | None = 0.7  # max grad norm of the RL step (reference train.sh; null = train.grad_clip)
+    weight_decay: float | None = 0.01  # AdamW weight decay of the RL optimizer (reference fsdp_worker.py; null = train.weight_decay)
     sft_batch: int = 32  # hardest questions per SFT step; the step runs once the buffer holds this many (paper: 128)
     sft_lr: float | None = None  # lr of the SFT AdamW (null = train.lr; the paper uses 1e-6 for both)
     sft_weight_decay: float = 0.01  # weight decay of the SFT AdamW
@@ -88,6 +96,16 @@ class DemoBuffer:
         return taken
 
 
+def rl_context(config: ReLIFTConfig, ctx: TrainContext) -> TrainContext:
+    """`ctx` with the RL optimizer's grad clip and weight decay taken from the config where it sets them."""
+    settings = ctx.settings
+    if config.grad_clip is not None:
+        settings = replace(settings, grad_clip=config.grad_clip)
+    if config.weight_decay is not None:
+        settings = replace(settings, weight_decay=config.weight_decay)
+    return replace(ctx, settings=settings)
+
+
 @register_algorithm("relift")
 class ReLIFT(Algorithm):
     needs_demos = True
@@ -95,7 +113,7 @@ class ReLIFT(Algorithm):
     def __init__(self, config: ReLIFTConfig, ctx: TrainContext) -> None:
         self.config, self.ctx = config, ctx
         self.advantage = ADVANTAGES.get("dr_grpo")
-        self.pg = PolicyGradient(ctx, pg_settings(config, config.policy_loss))
+        self.pg = PolicyGradient(rl_context(config, ctx), pg_settings(config, config.policy_loss))
         sft_lr = config.sft_lr if config.sft_lr is not None else ctx.settings.lr
         self.sft_optimizer, self.sft_scheduler = make_optimizer(self.pg.params, sft_lr, config.sft_weight_decay, 0)
         self.buffer = DemoBuffer()

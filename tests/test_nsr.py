@@ -1,5 +1,7 @@
 """PSR / NSR / W-REINFORCE: advantages, keep rules and one real update each."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -68,3 +70,13 @@ def test_nsr_gradient_lowers_the_likelihood_of_incorrect_samples():
     before = logp()
     nsr.update(batch.examples, batch)
     assert logp() < before
+
+
+def test_kept_frac_is_what_dash_filtering_left():
+    # W-REINFORCE keeps all 4 samples, but with tau = 0.1 the correct ones (|A| = lam = 0.1, not > 0.1)
+    # are filtered before the backward pass: 1 incorrect of 4 trains, so kept_frac = 1/4 (not the keep rule's 4/4).
+    ctx = tiny_context()
+    ctx = replace(ctx, settings=replace(ctx.settings, grad_filter_tau=0.1))
+    algorithm = ALGORITHMS.get("w_reinforce")(WReinforceConfig(), ctx)
+    batch = rollout_batch(ctx, [[1.0, 1.0], [1.0, 0.0]])
+    assert algorithm.update(batch.examples, batch)["train/kept_frac"] == pytest.approx(1 / 4)

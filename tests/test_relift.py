@@ -68,3 +68,13 @@ def test_rl_step_changes_the_policy_and_state_round_trips():
     fresh.load_state_dict(relift.state_dict())
     assert fresh.buffer.items == relift.buffer.items and [e.id for e in fresh.buffer.items] == ["q1"]
     assert fresh.seen == {"q0", "q1"}
+
+
+def test_rl_optimizer_follows_the_reference_script_unless_set_to_null():
+    # examples/math-7b/train.sh: grad_clip 0.7, entropy 0.001; fsdp_worker.py: AdamW weight decay 1e-2.
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(), tiny_context())
+    assert relift.pg.ctx.settings.grad_clip == 0.7 and relift.pg.settings.entropy_coef == 0.001
+    assert relift.pg.optimizer.param_groups[0]["weight_decay"] == 0.01
+    ctx = tiny_context()  # train.grad_clip 1.0, train.weight_decay 0.0
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(grad_clip=None, weight_decay=None), ctx)
+    assert relift.pg.ctx.settings.grad_clip == 1.0 and relift.pg.optimizer.param_groups[0]["weight_decay"] == 0.0

@@ -1,5 +1,5 @@
 """Hand-written grader inputs: the edge cases each answer convention must keep
-scoring the same way (REFERENCES "Evaluation traps"). (grader, completion, gold)."""
+scoring the same way (traps seen in verl's GSM8K reward, lm-eval's regexes and math-verify). (grader, completion, gold)."""
 
 from __future__ import annotations
 

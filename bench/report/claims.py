@@ -1,4 +1,4 @@
-"""DESIGN.md's headline claims, each checked by a rule computed from the runs.
+"""The headline claims of the papers we reproduce, each checked by a rule computed from the runs.
 
 Every claim yields its rule, the numbers behind it and a verdict (holds / does not
 hold / not enough runs); nothing is typed by hand. Comparisons use seed means and
