@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -19,7 +20,13 @@ from bench.config import ModelConfig
 from bench.tokenizer import build_char_tokenizer
 
 log = logging.getLogger(__name__)
-BASE_RECIPE_VERSION = "3"  # bump when the pre-training code changes what it produces
+# The modules whose code builds the tiny base: pre-training loop, SFT loss (and the log-probs and
+# aggregation it uses), demo tokenisation, tokenizer, architecture, and the generators of its demos.
+BASE_CODE = (
+    "bench.pretrain", "algorithms.sft", "algorithms.losses", "algorithms.logprobs", "algorithms.batch",
+    "bench.tokenizer", "bench.models", "evaluators.tasks.synthetic", "evaluators.tasks.prompting",
+    "evaluators.tasks.gsm8k_synth", "evaluators.tasks.math_synth", "evaluators.tasks.hotpotqa_synth",
+)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -55,10 +62,22 @@ def resolved(node) -> dict:
     return OmegaConf.to_container(node if OmegaConf.is_config(node) else OmegaConf.structured(node), resolve=True)
 
 
+def source_digest(paths: list[Path]) -> str:
+    """sha256 over the bytes of `paths`, in order: changes whenever any of that code does."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def base_code_files() -> list[Path]:
+    return [Path(importlib.util.find_spec(name).origin) for name in BASE_CODE]
+
+
 def base_model_dir(cfg: ModelConfig) -> Path:
-    """Cache directory of the pre-trained tiny base, keyed by its whole recipe."""
+    """Cache directory of the pre-trained tiny base, keyed by its whole recipe and the code that builds it."""
     recipe = {
-        "version": BASE_RECIPE_VERSION,
+        "code": source_digest(base_code_files()),
         "architecture": {k: getattr(cfg, k) for k in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size")},
         "base": resolved(cfg.base),
     }
