@@ -1,0 +1,175 @@
+"""Every term of the shared losses, pinned against a loss written out by hand in this file.
+
+The reference computations below share nothing with the code under test beyond the model:
+log-probs come from one plain forward over the full sequences with logits / temperature, and
+each loss is the formula from verl's core_algos written inline. A flipped sign (entropy bonus,
+KL, SFT NLL, value loss), a changed normaliser, a dropped temperature, stored old log-probs
+ignored, a live KL reference or PPO's whitening removed all change a gradient compared here.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+import torch
+
+from algorithms import ALGORITHMS
+from algorithms.advantages import grpo_advantage
+from algorithms.batch import tokenize_demos
+from algorithms.grpo import GRPOConfig
+from algorithms.losses import ClipSettings
+from algorithms.policy_gradient import PGSettings, PolicyGradient
+from algorithms.ppo import PPOConfig, gae, masked_whiten
+from algorithms.sft import nll_backward
+from algorithms.superrl import SuperRLConfig
+from bench.rollout.types import completion_mask
+from tests.rl_helpers import rollout_batch, single_thread, tiny_context  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+TEMPERATURE = 0.7
+MAX_NEW_TOKENS = 10  # Dr. GRPO's constant; rollout_batch pads completions to 6, so the two differ
+
+
+def plain_logprobs(model, sequences, start: int, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """`[N, L - start]` log-probs and entropies of tokens start.. from one full-sequence forward."""
+    positions = (sequences.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=sequences.input_ids, attention_mask=sequences.attention_mask, position_ids=positions).logits
+    logits = logits[:, start - 1 : -1].float() / temperature
+    logp_all = torch.log_softmax(logits, -1)
+    logp = logp_all.gather(-1, sequences.input_ids[:, start:, None]).squeeze(-1)
+    return logp, -(logp_all.exp() * logp_all).sum(-1)
+
+
+def context(**settings):
+    ctx = tiny_context(lr=3e-2, mini_batch_prompts=1, micro_batch_size=2)
+    return replace(ctx, settings=replace(ctx.settings, grad_clip=0.0, temperature=TEMPERATURE, max_new_tokens=MAX_NEW_TOKENS, **settings))
+
+
+def record_steps(optimizer, modules):
+    """Before each optimizer step: the gradients it applies and the weights they were computed at."""
+    seen = []
+
+    def hook(opt, args, kwargs):
+        params = [p for group in opt.param_groups for p in group["params"]]
+        seen.append(([p.grad.clone() for p in params], [copy.deepcopy(m) for m in modules]))
+
+    optimizer.register_step_pre_hook(hook)
+    return seen
+
+
+@pytest.mark.parametrize("loss_agg", ["token_mean", "seq_mean_token_mean", "seq_mean_token_sum_norm"])
+def test_two_mini_batches_of_micro_batches_give_the_hand_written_full_batch_gradients(loss_agg):
+    # 2 prompts x 3 samples; mini-batch = 1 prompt (2 optimizer steps), micro-batch = 2 sequences (2 per mini-batch).
+    ctx = context()
+    settings = PGSettings(clip=ClipSettings(eps_low=0.1, eps_high=0.3), loss_agg=loss_agg, kl_coef=0.5, entropy_coef=0.1)
+    pg = PolicyGradient(ctx, settings)  # its KL reference: the policy as it is now
+    reference = copy.deepcopy(ctx.model)
+    with torch.no_grad():  # move the policy away from the reference, so the KL term has a gradient
+        for p in ctx.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    start_policy = copy.deepcopy(ctx.model)
+    batch = rollout_batch(ctx, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    advantages = grpo_advantage(batch.rewards, batch.group_ids)
+    steps = record_steps(pg.optimizer, [ctx.model])
+    pg.update(batch, advantages, torch.ones(6, dtype=torch.bool))
+    assert len(steps) == 2
+    start = batch.sequences.target_start
+    for prompt, (grads, (policy,)) in enumerate(steps):
+        rows = torch.arange(3 * prompt, 3 * prompt + 3)
+        part = batch.sequences.select(rows)
+        mask = part.target_mask
+        logp, entropy = plain_logprobs(policy, part, start, TEMPERATURE)
+        with torch.no_grad():
+            old, _ = plain_logprobs(start_policy, part, start, TEMPERATURE)  # stored before the first step
+            ref, _ = plain_logprobs(reference, part, start, TEMPERATURE)
+        if prompt == 1:
+            assert not torch.allclose(logp * mask, old * mask)  # the policy moved: the ratio is not 1
+        a = advantages[rows, None]
+        ratio = torch.exp(logp - old)
+        pg_mat = torch.maximum(-a * ratio, -a * ratio.clamp(1 - 0.1, 1 + 0.3))
+        d = ref - logp
+        kl_mat = torch.exp(d) - d - 1  # k3
+        if loss_agg == "token_mean":  # one sum over the mini-batch's tokens / its token count
+            agg = lambda m: (m * mask).sum() / mask.sum()
+        elif loss_agg == "seq_mean_token_mean":  # each sequence's token mean, averaged over its 3 sequences
+            agg = lambda m: ((m * mask).sum(-1) / mask.sum(-1)).mean()
+        else:  # Dr. GRPO: token sums / the constant 10 (not the padded width 6), averaged over sequences
+            agg = lambda m: ((m * mask).sum(-1) / MAX_NEW_TOKENS).mean()
+        loss = agg(pg_mat) - 0.1 * agg(entropy) + 0.5 * agg(kl_mat)
+        expected = torch.autograd.grad(loss, list(policy.parameters()), allow_unused=True)
+        for got, want in zip(grads, expected):
+            torch.testing.assert_close(got, want if want is not None else torch.zeros_like(got), atol=1e-6, rtol=1e-4)
+
+
+def test_norm_adv_by_std_picks_the_advantage():
+    # one group of 4 with rewards [1, 0, 0, 0]: mean 0.25; unbiased std sqrt((0.75^2 + 3 * 0.25^2) / 3) = 0.5
+    rewards, groups = torch.tensor([1.0, 0.0, 0.0, 0.0]), torch.zeros(4, dtype=torch.long)
+    grpo = [1.5, -0.5, -0.5, -0.5]  # (r - 0.25) / 0.5
+    dr_grpo = [0.75, -0.25, -0.25, -0.25]  # r - 0.25
+    for config_cls in (GRPOConfig, SuperRLConfig):
+        for norm, expected in ((True, grpo), (False, dr_grpo)):
+            algorithm = ALGORITHMS.get(config_cls.name)(config_cls(norm_adv_by_std=norm, kl_coef=0.0), tiny_context())
+            assert algorithm.advantage(rewards, groups).tolist() == pytest.approx(expected, abs=1e-5)
+
+
+def test_ppo_trains_on_whitened_gae_and_the_critic_descends_the_value_loss():
+    ctx = context(lr=1e-2)
+    ctx = replace(ctx, settings=replace(ctx.settings, mini_batch_prompts=2, micro_batch_size=6))
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(kl_coef=0.0, critic="separate", value_clip=0.5), ctx)
+    batch = rollout_batch(ctx, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    mask = batch.mask
+    with torch.no_grad():
+        old_values = ppo.critic.all_values(batch, 6)
+    policy_steps = record_steps(ppo.pg.optimizer, [ctx.model])
+    critic_steps = record_steps(ppo.critic_optimizer, [ppo.critic])
+    ppo.update(batch.examples, batch)
+    (policy_grads, (policy,)), = policy_steps
+    (critic_grads, (critic,)), = critic_steps
+    # policy: outcome reward on the last real token, GAE (gamma = lambda = 1), whitened over real tokens,
+    # on-policy ratio 1 -> token-mean of -A * logp's gradient
+    rewards = torch.zeros_like(mask)
+    rewards[torch.arange(6), mask.sum(-1).long() - 1] = batch.rewards
+    advantages, returns = gae(rewards, old_values, mask, 1.0, 1.0)
+    whitened = masked_whiten(advantages, mask)
+    assert not torch.allclose(whitened * mask, advantages * mask)
+    logp, _ = plain_logprobs(policy, batch.sequences, batch.sequences.target_start, TEMPERATURE)
+    loss = (-whitened * torch.exp(logp - logp.detach()) * mask).sum() / mask.sum()
+    expected = torch.autograd.grad(loss, list(policy.parameters()), allow_unused=True)
+    for got, want in zip(policy_grads, expected):
+        torch.testing.assert_close(got, want if want is not None else torch.zeros_like(got), atol=1e-6, rtol=1e-4)
+    # critic: + 0.5 * max((V - R)^2, (clip(V, V_old +- 0.5) - R)^2), token mean: its gradient, not its negative
+    values = critic(batch, torch.arange(6))
+    clipped = old_values + (values - old_values).clamp(-0.5, 0.5)
+    value_loss = (0.5 * torch.maximum((values - returns) ** 2, (clipped - returns) ** 2) * mask).sum() / mask.sum()
+    expected = torch.autograd.grad(value_loss, [p for p in critic.parameters() if p.requires_grad], allow_unused=True)
+    owned = [g for g in critic_grads]
+    assert len(owned) == len(expected)
+    for got, want in zip(owned, expected):
+        torch.testing.assert_close(got, want if want is not None else torch.zeros_like(got), atol=1e-6, rtol=1e-4)
+
+
+def test_sft_gradient_is_the_token_mean_nll_minus_the_entropy_bonus():
+    ctx = tiny_context()
+    prompts, demos = ["Q: 1+2?\n", "Q: 30+4?\n"], ["1+2=3\n#### 3", "30+4=34\n#### 34"]
+    batch = tokenize_demos(ctx.tokenizer, prompts, demos, "cpu")
+    ctx.model.zero_grad(set_to_none=True)
+    nll_backward(ctx.model, batch, micro_batch_size=1, entropy_coef=0.1)  # two micro-batches of one demo
+    got = [p.grad.clone() for p in ctx.model.parameters()]
+    logp, entropy = plain_logprobs(ctx.model, batch, 1, 1.0)
+    mask = batch.target_mask
+    loss = (-logp * mask).sum() / mask.sum() - 0.1 * (entropy * mask).sum() / mask.sum()
+    for g, want in zip(got, torch.autograd.grad(loss, list(ctx.model.parameters()))):
+        torch.testing.assert_close(g, want, atol=1e-6, rtol=1e-4)
+
+
+def test_the_eos_token_carries_loss():
+    eos = 2
+    # completions: stops at its eos (kept), runs to the cap, stops at once
+    ids = torch.tensor([[5, 6, eos, 7], [5, 6, 7, 8], [eos, 5, eos, 0]])
+    assert completion_mask(ids, eos).tolist() == [[1, 1, 1, 0], [1, 1, 1, 1], [1, 0, 0, 0]]
+    ctx = tiny_context()
+    batch = tokenize_demos(ctx.tokenizer, ["Q\n"], ["ab"], "cpu")
+    scored = batch.input_ids[0, 1:][batch.target_mask[0].bool()].tolist()
+    assert scored == ctx.tokenizer("ab", add_special_tokens=False)["input_ids"] + [ctx.tokenizer.eos_token_id]
