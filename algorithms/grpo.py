@@ -4,8 +4,8 @@ A_i = (r_i - mean_g) / (std_g + 1e-6) on every token of sample i; PPO clipped
 surrogate; optional KL loss to the frozen initial policy and entropy bonus.
 Presets: Dr. GRPO (Liu et al. 2025) = `norm_adv_by_std=false` +
 `seq_mean_token_sum_norm`; DAPO (Yu et al. 2025) = clip-higher 0.2/0.28 +
-`token_mean` + dynamic sampling (`dynamic_sampling=true`: the runner drops
-groups whose rewards are all equal and refills the batch).
+`token_mean` + dynamic sampling + overlong reward shaping, no KL (the sampling
+options are algorithms/group_sampling.py's, open to every group-based algorithm).
 
 Departures from the paper, following verl's reference code:
 1. The loss is aggregated by `loss_agg` (default token_mean, as verl) rather
@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from algorithms.base import Algorithm
+from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext
 from algorithms.losses import ClipSettings
@@ -32,7 +33,7 @@ from evaluators.types import Example
 
 
 @dataclass
-class GRPOConfig:
+class GRPOConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
     name: str = "grpo"
     norm_adv_by_std: bool = True  # false = Dr. GRPO advantages r - mean
     eps_low: float = 0.2  # clip ratio floor 1 - eps_low
@@ -43,7 +44,6 @@ class GRPOConfig:
     kl_type: str = "k3"  # k1 | k2 | k3
     entropy_coef: float = 0.0  # entropy bonus weight
     ppo_epochs: int = 1  # passes over each rollout batch
-    dynamic_sampling: bool = False  # DAPO: keep only groups with mixed rewards, refill
 
 
 def pg_settings(config: Any, policy_loss: str = "clip") -> PGSettings:

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from algorithms.base import Algorithm
+from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext
 from algorithms.grpo import pg_settings
@@ -40,7 +41,7 @@ from evaluators.types import Example
 
 
 @dataclass
-class PSRConfig:
+class PSRConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
     name: str = "psr"
     eps_low: float = 0.2  # clip ratio floor 1 - eps_low
     eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high

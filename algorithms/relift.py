@@ -41,6 +41,7 @@ import torch
 
 from algorithms.advantages import any_rewarded
 from algorithms.base import Algorithm
+from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.grpo import pg_settings
@@ -51,7 +52,7 @@ from evaluators.types import Example
 
 
 @dataclass
-class ReLIFTConfig:
+class ReLIFTConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
     name: str = "relift"
     policy_loss: str = "reinforce"  # reinforce = -A*ratio unclipped (the reference main script) | clip = PPO clip
     eps_low: float = 0.2  # clip ratio floor 1 - eps_low (policy_loss=clip)

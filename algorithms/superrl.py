@@ -33,6 +33,7 @@ from torch import Tensor
 
 from algorithms.advantages import any_rewarded
 from algorithms.base import Algorithm
+from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext
 from algorithms.grpo import pg_settings
@@ -43,7 +44,7 @@ from evaluators.types import Example
 
 
 @dataclass
-class SuperRLConfig:
+class SuperRLConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
     name: str = "superrl"
     dense_threshold: float = 0.5  # probe: dense (plain GRPO) if at least this fraction of prompts has a rewarded rollout
     sft_coef: float = 1.0  # lambda in L = L_PG + lambda * L_SFT (sparse branch)

@@ -51,6 +51,11 @@ def check_config(cfg: DictConfig) -> None:
     bad_ks = [k for k in eval_ks(cfg) if not 1 <= k <= cfg.eval.n]
     if bad_ks:
         raise ConfigError(f"eval.k values {bad_ks} need 1 <= k <= eval.n ({cfg.eval.n})")
+    if OmegaConf.select(cfg, "algorithm.max_generation_rounds", default=1) < 1:
+        raise ConfigError("algorithm.max_generation_rounds must be >= 1")
+    buffer = OmegaConf.select(cfg, "algorithm.overlong_buffer", default=0)
+    if not 0 <= buffer < cfg.rollout.max_new_tokens:
+        raise ConfigError(f"algorithm.overlong_buffer ({buffer}) must be in [0, rollout.max_new_tokens = {cfg.rollout.max_new_tokens})")
     if cfg.eval.problems < 1:
         raise ConfigError("eval.problems must be >= 1")
 

@@ -18,8 +18,8 @@ from algorithms.context import TrainContext
 from bench import build
 from bench.checkpoint import latest_checkpoint, load_trainer_state, load_weights, restore_rng, save_checkpoint, step_of
 from bench.rollout import Sampling
+from bench.generation_rounds import GroupGenerator, group_sampling
 from bench.sampler import PromptSampler
-from bench.scoring import score_generation
 from bench.session import Session, open_session
 from bench.tracking import MetricsLog
 
@@ -62,29 +62,13 @@ class Runner:
         self.save(train.steps)
 
     def step(self, step: int) -> dict[str, float]:
-        session, rollout = self.session, self.session.cfg.rollout
+        session = self.session
         start = time.perf_counter()
-        examples = self.sampler.next(rollout.prompts_per_step)
-        metrics: dict[str, float] = {}
-        rollouts = None
         if self.algorithm.needs_rollouts:
-            prompts = [session.task.format_prompt(e, session.tokenizer) for e in examples]
-            # DASH preemptive sampling: the whole step in one call; otherwise one call per micro-batch, as TRL.
-            call_size = None if rollout.preemptive else session.cfg.train.micro_batch_size
-            generation = session.engine.generate(prompts, rollout.n, self.sampling, seed=session.cfg.seed * 1_000_003 + step, batch_size=call_size)
-            generated = time.perf_counter()
-            rollouts = score_generation(session.task, generation, examples, rollout.n)
-            scored = time.perf_counter()
-            metrics.update(
-                {
-                    "rollout/reward_mean": float(rollouts.rewards.mean()),
-                    "rollout/correct_mean": float(rollouts.correct.float().mean()),
-                    "rollout/response_len": float(rollouts.mask.sum(-1).mean()),
-                    "rollout/tokens_per_s": generation.num_tokens / max(generated - start, 1e-9),
-                    "time/generate": generated - start,
-                    "time/score": scored - generated,
-                }
-            )
+            generator = GroupGenerator(session, self.sampler, self.sampling, group_sampling(session.cfg))
+            examples, rollouts, metrics = generator.generate(step)
+        else:
+            examples, rollouts, metrics = self.sampler.next(session.cfg.rollout.prompts_per_step), None, {}
         update_start = time.perf_counter()
         metrics.update(self.algorithm.update(examples, rollouts))
         session.engine.sync_weights(session.model)
