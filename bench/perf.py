@@ -134,10 +134,12 @@ def medians(runs: list[dict]) -> dict:
     return {**summary, "runs": runs}
 
 
-def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int, seeds: int) -> list[dict]:
+def dash_rows(base: list[str], target: float, max_steps: int, eval_every: int, seeds: int, slice_size: int) -> list[dict]:
+    """Plain GRPO against GRPO + DASH, both updating in `slice_size`-sequence micro-batches (the row names say so):
+    preemptive sampling changes nothing unless the slice is smaller than the step's sequences."""
     variants = {
-        "grpo": ["rollout.preemptive=false", "train.grad_filter_tau=null"],
-        "grpo + DASH": ["rollout.preemptive=true", "train.grad_filter_tau=0.1"],
+        f"grpo, {slice_size}-seq slices": ["rollout.preemptive=false", "train.grad_filter_tau=null"],
+        f"grpo + DASH, {slice_size}-seq": ["rollout.preemptive=true", "train.grad_filter_tau=0.1"],
     }
     rows = []
     for name, extra in variants.items():
@@ -240,7 +242,7 @@ def main() -> None:
         rows += step_rows(cfg, max(args.repeats, 3))
     if "dash" in sections:
         dash_base = [*base, f"train.micro_batch_size={args.dash_micro_batch}", "eval.n=16"]
-        rows += dash_rows(dash_base, args.target, args.max_steps, args.eval_every, args.seeds)
+        rows += dash_rows(dash_base, args.target, args.max_steps, args.eval_every, args.seeds, args.dash_micro_batch)
     if "trl" in sections:
         rows += trl_rows([*base, "eval.n=16"], args.target, args.max_steps, args.eval_every, args.seeds)
     if "memory" in sections:
