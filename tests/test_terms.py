@@ -173,3 +173,10 @@ def test_the_eos_token_carries_loss():
     batch = tokenize_demos(ctx.tokenizer, ["Q\n"], ["ab"], "cpu")
     scored = batch.input_ids[0, 1:][batch.target_mask[0].bool()].tolist()
     assert scored == ctx.tokenizer("ab", add_special_tokens=False)["input_ids"] + [ctx.tokenizer.eos_token_id]
+
+
+def test_configs_pass_their_clip_bounds_in_order():
+    from algorithms.grpo import pg_settings
+
+    # eps_low = 0.1 is the floor 1 - 0.1, eps_high = 0.3 the ceiling 1 + 0.3 (DAPO's clip-higher)
+    assert pg_settings(GRPOConfig(eps_low=0.1, eps_high=0.3)).clip == ClipSettings(eps_low=0.1, eps_high=0.3)
