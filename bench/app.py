@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from algorithms.context import TrainContext
 from algorithms.registry import ALGORITHMS
-from bench import build
+from bench import build, resources
 from bench.checkpoint import latest_checkpoint, step_of
 from bench.config import Resume, register_configs
 from bench.io import atomic_write_text
@@ -37,7 +37,7 @@ from bench.tracking import MetricsLog
 from evaluators.tasks.loading import DatasetUnavailableError
 
 log = logging.getLogger("bench")
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(resources.CONF_DIR)
 # Failures of the input or the run, not of the code: reported as one line, no traceback.
 EXPECTED_ERRORS = (build.ConfigError, FloatingPointError, OSError, DatasetUnavailableError)
 register_configs()

@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 from algorithms.base import Algorithm
 from algorithms.context import TrainContext, TrainSettings
 from algorithms.registry import ALGORITHMS
+from bench.preflight import unknown_keys
 from bench.rollout import Sampling
 from evaluators.passk import default_ks
 from evaluators.tasks import get_task
@@ -36,7 +37,10 @@ def eval_ks(cfg: DictConfig) -> list[int]:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """The cross-field rules a schema cannot express, with the keys named."""
+    """The cross-field rules a schema cannot express, with the keys named; no undeclared key."""
+    unknown = unknown_keys(cfg)
+    if unknown:
+        raise ConfigError(unknown)
     if cfg.train.steps < 0:
         raise ConfigError(f"train.steps must be >= 0, got {cfg.train.steps}")
     if cfg.rollout.prompts_per_step < 1 or cfg.rollout.n < 1:

@@ -21,7 +21,6 @@ from bench.regress import baselines, graders, suite, table
 from bench.regress.compare import Row, compare_run, exact_rule_applies, missing
 from bench.regress.runs import Run, load_run, run_suite
 
-REPO = Path(__file__).resolve().parents[2]
 MAX_ITEMS_SHOWN = 10
 
 
@@ -34,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--graders-only", action="store_true", help="only the exact grader check (seconds)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs in parallel, one CPU thread each (default: one per core)")
     parser.add_argument("--repeats", type=int, help="runs of each cell (default 1; 2 with --update, to verify bit-determinism)")
-    parser.add_argument("--out", type=Path, help="where fresh runs go (default results/runs/regress/<time>)")
+    parser.add_argument("--out", type=Path, help="where fresh runs go (default results/runs/regress/<time>, under the current directory)")
     return parser.parse_args(argv)
 
 
@@ -45,7 +44,7 @@ def gather(args: argparse.Namespace, cells: list[suite.Cell]) -> tuple[dict[suit
     paths: list[Path] = list(args.runs or [])
     if not args.runs:
         repeats = args.repeats or (2 if args.update else 1)
-        out = args.out or REPO / "results" / "runs" / "regress" / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        out = args.out or Path("results") / "runs" / "regress" / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         for repeat in range(repeats):
             root = out / f"repeat{repeat + 1}" if repeats > 1 else out
             for cell, path in run_suite(cells, root, args.jobs).items():

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.io import atomic_write_json
+from bench.resources import BASELINES_DIR
 from bench.regress.runs import Run
 from bench.regress.suite import METRICS, Cell
 
-BASELINE_DIR = Path(__file__).resolve().parents[2] / "results" / "baselines"
+BASELINE_DIR = BASELINES_DIR
 PROVENANCE = ("git_hash", "date", "versions", "device", "host")
 
 

@@ -16,17 +16,17 @@ import hashlib
 import json
 from collections.abc import Callable
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from bench.io import atomic_write_json
+from bench.resources import BASELINES_DIR
 from bench.regress.runs import Run
 from bench.regress.tricky import HAND
 from evaluators.grading import gsm8k, hotpotqa
 from evaluators.grading import math as math_grading
 from evaluators.types import Score
 
-GRADERS_FILE = Path(__file__).resolve().parents[2] / "results" / "baselines" / "graders.json"
+GRADERS_FILE = BASELINES_DIR / "graders.json"
 GRADERS: dict[str, Callable[[str, Any], Score]] = {
     "gsm8k": lambda completion, gold: gsm8k.score(completion, gold, "strict"),
     "gsm8k_flexible": lambda completion, gold: gsm8k.score(completion, gold, "flexible"),

@@ -1,4 +1,7 @@
-"""`python -m bench.report [RESULTS_DIR ...] [--out DIR] [--ks 1,8,64] [--target +0.05]`.
+"""`python -m bench.report [RESULTS_DIR ...] [--out DIR | --curated] [--ks 1,8,64] [--target +0.05]`.
+
+Writes into ./report/ unless told otherwise: the committed results/ (curated
+leaderboard, claims, figures) changes only with `--out results` or `--curated`.
 
 Recipe: load every run dir -> tidy table (+ time to target) -> leaderboard in four
 formats -> claims check -> figures -> one HTML page. Runs that cannot be read are
@@ -32,7 +35,9 @@ log = logging.getLogger("bench.report")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description="Turn every run dir into leaderboards (Markdown, LaTeX, CSV, HTML), paper-style figures and a check of the headline claims.")
     parser.add_argument("results_dirs", nargs="*", type=Path, default=[Path("results/runs")], help="folders searched recursively for run dirs (default: results/runs)")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="where the tables, claims, page and plots/ go (default: results)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, default=Path("report"), help="where the tables, claims, page and plots/ go (default: ./report)")
+    where.add_argument("--curated", action="store_const", const=Path("results"), dest="out", help="write the committed results/ (same as --out results)")
     parser.add_argument("--ks", type=lambda s: [int(k) for k in s.split(",")], default=[1, 8, 64], help="pass@k columns of the leaderboard, those evaluated (default: 1,8,64)")
     parser.add_argument("--target", type=parse_target, default=DEFAULT_SPEC, help=(
         "pass@1 of the time-to-target columns and figure: absolute (0.38), or relative to the base (+0.05), "
@@ -43,6 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    absent = [str(d) for d in args.results_dirs if not d.is_dir()]
+    if absent:
+        log.error("no such results dir: %s", ", ".join(absent))
+        return 2
     runs = load_runs(args.results_dirs)
     if runs.results.empty:
         log.error("no complete run dirs under %s", ", ".join(map(str, args.results_dirs)))
@@ -54,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     tidy.to_parquet(out / "results.parquet", index=False)
     tidy.to_csv(out / "results.csv", index=False)
 
+    evaluated = set(tidy[tidy.metric == "pass"].k.dropna().astype(int))
+    unavailable = [k for k in args.ks if k not in evaluated]
+    if unavailable:
+        print(f"warning: --ks {','.join(map(str, unavailable))} not evaluated in any run (evaluated: {','.join(map(str, sorted(evaluated)))}); those columns are left out", file=sys.stderr)
     board = leaderboard(tidy, args.ks, thresholds)
     atomic_write_text(out / "leaderboard.md", leaderboard_markdown(board))
     atomic_write_text(out / "leaderboard.tex", leaderboard_latex(board))

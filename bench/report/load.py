@@ -18,9 +18,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from bench.resources import CONF_DIR
+
 log = logging.getLogger("bench.report")
 
-PRESETS = Path(__file__).resolve().parents[2] / "conf" / "algorithm"
+PRESETS = CONF_DIR / "algorithm"
 # DASH options -> label suffix. Preemptive sampling is the engine's default (bench/config.py), so it
 # alone adds nothing; absent keys (runs older than the options) read as the defaults.
 DASH_SUFFIX = {("preemptive", "filter"): "+dash", ("filter",): "+filter", ("preemptive",): "", (): "+sequential"}
