@@ -80,6 +80,7 @@ class Runner:
                     "rollout/reward_mean": float(rollouts.rewards.mean()),
                     "rollout/correct_mean": float(rollouts.correct.float().mean()),
                     "rollout/response_len": float(rollouts.mask.sum(-1).mean()),
+                    "rollout/truncated_frac": float(generation.truncated.float().mean()),
                     "rollout/tokens_per_s": generation.num_tokens / max(generated - start, 1e-9),
                     "time/generate": generated - start,
                     "time/score": scored - generated,
