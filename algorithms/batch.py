@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from algorithms.stops import demo_end_id
 from evaluators.types import Example
 
 
@@ -60,11 +61,16 @@ class RolloutBatch:
 
 
 def tokenize_demos(tokenizer, prompts: list[str], demos: list[str], device: torch.device | str) -> SequenceBatch:
-    """Right-padded `prompt + demo + eos`, with loss on the demo and eos tokens."""
+    """Right-padded `prompt + demo + end`, with loss on the demo and its end token.
+
+    The end is what a completion stops on: the chat template's end-of-turn token
+    for chat prompts, else eos (`algorithms.stops.demo_end_id`).
+    """
     rows, masks = [], []
+    end = demo_end_id(tokenizer)
     for prompt, demo in zip(prompts, demos):
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        demo_ids = tokenizer(demo, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        demo_ids = tokenizer(demo, add_special_tokens=False)["input_ids"] + [end]
         rows.append(prompt_ids + demo_ids)
         masks.append([0] * len(prompt_ids) + [1] * len(demo_ids))
     length = max(map(len, rows))

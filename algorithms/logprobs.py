@@ -12,6 +12,7 @@ from torch import Tensor
 from algorithms.batch import RolloutBatch, SequenceBatch
 from algorithms.kv_cache_name import cache_kwargs, output_cache
 from algorithms.losses import entropy_from_logits
+from algorithms.precision import compute_autocast
 
 
 def position_ids(attention_mask: Tensor) -> Tensor:
@@ -32,13 +33,14 @@ def target_logprobs(
     """
     start = batch.target_start
     keep = batch.input_ids.shape[1] - start + 1
-    logits = model(
-        input_ids=batch.input_ids,
-        attention_mask=batch.attention_mask,
-        position_ids=position_ids(batch.attention_mask),
-        logits_to_keep=keep,
-        use_cache=False,
-    ).logits[:, :-1]
+    with compute_autocast(model):
+        logits = model(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=position_ids(batch.attention_mask),
+            logits_to_keep=keep,
+            use_cache=False,
+        ).logits[:, :-1]
     return token_logprobs(logits, batch.input_ids[:, start:], temperature, with_entropy)
 
 
@@ -67,8 +69,13 @@ def shared_prompt_forward(
     its KV cache, its backward) is paid once per group rather than n times, and
     completions are trimmed to the longest in `rows` (`length`). Same values as one
     forward over the full sequences, to float rounding. `model` is a causal LM or
-    its transformer (a critic's backbone).
+    its transformer (a critic's backbone). Runs in the model's compute dtype.
     """
+    with compute_autocast(model):
+        return _shared_prompt_forward(model, batch, rows, read, **prompt_kwargs)
+
+
+def _shared_prompt_forward(model, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], **prompt_kwargs: Any) -> Tensor:
     sequences, start = batch.sequences, batch.sequences.target_start
     groups, inverse = torch.unique(batch.group_ids[rows], return_inverse=True)
     one_row_per_group = torch.empty_like(groups).scatter_(0, inverse, rows)

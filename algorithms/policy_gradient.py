@@ -142,15 +142,19 @@ class PolicyGradient:
         counts = dict(num_tokens=mask.sum().clamp(min=1.0), num_seqs=float(len(samples)), norm_len=float(ctx.settings.max_new_tokens))
         totals: dict[str, float] = defaultdict(float)
         for micro in samples.split(ctx.settings.micro_batch_size):
-            logp, entropy = completion_logprobs(ctx.model, batch, micro, ctx.settings.temperature, with_entropy=True)
+            # entropy costs a second [N, T, V] pass with gradients: only when it is in the loss (as verl)
+            logp, entropy = completion_logprobs(ctx.model, batch, micro, ctx.settings.temperature, with_entropy=s.entropy_coef != 0)
             micro_mask = batch.mask[micro]
             old = old_logp[micro] if old_logp is not None else logp.detach()
             adv = advantages[micro].to(logp.dtype)
             adv = adv.unsqueeze(-1) if adv.dim() == 1 else adv
             pg_mat, clipped = self.policy_loss(logp, old, adv, s.clip)
             pg = agg_loss(pg_mat, micro_mask, s.loss_agg, **counts)
-            ent = agg_loss(entropy, micro_mask, s.loss_agg, **counts)
-            loss = pg - s.entropy_coef * ent
+            loss = pg
+            if entropy is not None:
+                ent = agg_loss(entropy, micro_mask, s.loss_agg, **counts)
+                loss = loss - s.entropy_coef * ent
+                totals["loss/entropy"] += float(ent.detach())
             if ref_logp is not None:
                 kl = agg_loss(self.kl(logp, ref_logp[micro]), micro_mask, s.loss_agg, **counts)
                 loss = loss + s.kl_coef * kl
@@ -159,7 +163,6 @@ class PolicyGradient:
                 raise FloatingPointError(f"non-finite policy loss ({float(loss.detach())})")
             loss.backward()
             totals["loss/pg"] += float(pg.detach())
-            totals["loss/entropy"] += float(ent.detach())
             totals["train/clip_frac"] += float((clipped * micro_mask).sum() / counts["num_tokens"])
             totals["train/ratio_mean"] += float(((logp.detach() - old).exp() * micro_mask).sum() / counts["num_tokens"])
         return dict(totals)

@@ -50,6 +50,8 @@ def check_config(cfg: DictConfig) -> None:
             f"rollout.prompts_per_step ({cfg.rollout.prompts_per_step}) must be divisible by "
             f"train.mini_batch_prompts ({mini_batch_prompts(cfg)})"
         )
+    if cfg.model.dtype == "float16":
+        raise ConfigError("model.dtype=float16 is not supported: training would need loss scaling; use bfloat16 (same memory, fp32 range) or float32")
     if cfg.train.micro_batch_size < 1:
         raise ConfigError("train.micro_batch_size must be >= 1")
     bad_ks = [k for k in eval_ks(cfg) if not 1 <= k <= cfg.eval.n]
@@ -95,8 +97,8 @@ def build_algorithm(cfg: DictConfig, ctx: TrainContext) -> Algorithm:
 
 
 def rollout_sampling(cfg: DictConfig) -> Sampling:
-    return Sampling(cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.max_new_tokens)
+    return Sampling(cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.max_new_tokens, tuple(cfg.rollout.stop))
 
 
 def eval_sampling(cfg: DictConfig) -> Sampling:
-    return Sampling(cfg.eval.temperature, cfg.eval.top_p, cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens)
+    return Sampling(cfg.eval.temperature, cfg.eval.top_p, cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens, tuple(cfg.rollout.stop))

@@ -56,6 +56,7 @@ class RolloutConfig:
     max_new_tokens: int = 48  # completion length cap
     temperature: float = 1.0  # sampling temperature
     top_p: float = 1.0  # nucleus sampling mass
+    stop: list[str] = field(default_factory=list)  # stop strings (training and evaluation); stop tokens come from the tokenizer, generation_config and chat template
     batch_size: int = 4096  # sequences per generate call
     gpu_memory_utilization: float = 0.3  # vllm: GPU memory fraction vLLM may take (colocated with training)
     sleep: bool = True  # vllm: release the KV cache between generations so training gets the memory
@@ -89,7 +90,8 @@ class BaseModelConfig:
 class ModelConfig:
     name: str = MISSING  # tiny | hf
     path: str | None = None  # HF checkpoint dir or hub id (hf models)
-    dtype: str = "float32"  # float32 | bfloat16 | float16
+    dtype: str = "float32"  # compute dtype: float32 | bfloat16 (autocast over fp32 master weights; float16 is refused for training)
+    pure_low_precision: bool = False  # opt-in: store the weights (and AdamW state) in `dtype` too; at lr 1e-6 most bf16 updates round away
     hidden_size: int = 128  # tiny: width
     num_layers: int = 4  # tiny: decoder layers
     num_heads: int = 4  # tiny: attention heads

@@ -98,7 +98,7 @@ class GroupGenerator:
         session, rollout, options = self.session, self.session.cfg.rollout, self.options
         # DASH preemptive sampling: the whole round in one call; otherwise one call per micro-batch, as TRL.
         call_size = None if rollout.preemptive else session.cfg.train.micro_batch_size
-        wanted, kept, generated = rollout.prompts_per_step, [], []
+        wanted, kept, generated, truncated_rows = rollout.prompts_per_step, [], [], []
         timing = {"time/generate": 0.0, "time/score": 0.0}
         rounds = options.max_generation_rounds if options.dynamic_sampling else 1
         for round_index in range(rounds):
@@ -112,6 +112,7 @@ class GroupGenerator:
             timing["time/generate"] += scored_at - started
             timing["time/score"] += time.perf_counter() - scored_at
             generated.append(batch)
+            truncated_rows.append(generation.truncated)
             if options.dynamic_sampling:
                 mixed = (~zero_variance_groups(batch.rewards, rollout.n)).nonzero().squeeze(-1).tolist()
                 kept.append(select_groups(batch, mixed[: wanted - sum(len(k.examples) for k in kept)], rollout.n))
@@ -124,6 +125,7 @@ class GroupGenerator:
             "rollout/reward_mean": float(every.rewards.mean()),
             "rollout/correct_mean": float(every.correct.float().mean()),
             "rollout/response_len": float(every.mask.sum(-1).mean()),
+            "rollout/truncated_frac": float(torch.cat(truncated_rows).float().mean()),
             "rollout/tokens_per_s": float(every.mask.sum()) / max(timing["time/generate"], 1e-9),
             "rollout/zero_variance_groups": float(zero_variance_groups(every.rewards, rollout.n).sum()),
             "rollout/generation_rounds": float(len(generated)),

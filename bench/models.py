@@ -16,6 +16,7 @@ import torch
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
+from algorithms.precision import set_compute_dtype
 from bench.config import ModelConfig
 from bench.tokenizer import build_char_tokenizer
 
@@ -133,7 +134,8 @@ def load_policy(cfg: ModelConfig, device: torch.device) -> tuple[torch.nn.Module
         raise FileNotFoundError(f"model.path {path!r} does not exist")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=False, dtype=DTYPES[cfg.dtype])
+        weights = DTYPES[cfg.dtype] if cfg.pure_low_precision else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=False, dtype=weights)
     except OSError as error:
         raise OSError(
             f"could not load model {path!r}: not a local checkpoint directory, and the hub is "
@@ -142,4 +144,5 @@ def load_policy(cfg: ModelConfig, device: torch.device) -> tuple[torch.nn.Module
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
+    set_compute_dtype(model, DTYPES[cfg.dtype])  # fp32 master weights, `model.dtype` compute (algorithms/precision.py)
     return model.to(device), tokenizer

@@ -29,3 +29,11 @@ def private_cache(tmp_path_factory) -> Path:
     return root
 
 
+
+
+@pytest.fixture(scope="session")
+def qwen_checkpoint(tmp_path_factory) -> Path:
+    """A small real Qwen2 checkpoint directory (BPE tokenizer, ChatML template, two stop ids), built once per session."""
+    from tests.qwen_checkpoint import build_qwen_checkpoint
+
+    return build_qwen_checkpoint(tmp_path_factory.mktemp("qwen2-fixture"))

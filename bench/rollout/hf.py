@@ -20,13 +20,16 @@ from algorithms.kv_cache_name import cache_kwargs, output_cache
 from algorithms.logprobs import position_ids
 from bench.rollout.kv_cache import preallocated_cache
 from bench.rollout.sampling import sample_tokens
-from bench.rollout.types import Generation, Sampling, completion_mask, pad_and_cat
+from algorithms.precision import compute_autocast
+from algorithms.stops import Stops, length_mask, stop_token_ids
+from bench.rollout.types import Generation, Sampling, pad_and_cat
 
 
 class HFEngine:
     def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, batch_size: int, share_prefix: bool = True) -> None:
         self.model, self.tokenizer, self.device = model, tokenizer, device
         self.batch_size, self.share_prefix = batch_size, share_prefix
+        self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
 
     def sync_weights(self, model: torch.nn.Module) -> None:
         """Colocated: the engine samples from the training module itself."""
@@ -38,30 +41,33 @@ class HFEngine:
         per_chunk = max(1, (batch_size or self.batch_size) // n)  # prompts per call
         chunks = [prompts[i : i + per_chunk] for i in range(0, len(prompts), per_chunk)]
         sample = self._sample_shared if self.share_prefix else self._sample_generate
+        stops = Stops(self.stop_ids, tuple(sampling.stop))
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), compute_autocast(self.model):
                 torch.manual_seed(seed)
-                parts = [sample(chunk, n, sampling) for chunk in chunks]
+                parts = [sample(chunk, n, sampling, stops) for chunk in chunks]
         finally:
             self.model.train(was_training)
         pad = self.tokenizer.pad_token_id
         completion_ids = pad_and_cat([p[2] for p in parts], pad)
-        mask = completion_mask(completion_ids, self.tokenizer.eos_token_id)
+        lengths = torch.cat([p[4] for p in parts])
+        mask = length_mask(lengths, completion_ids.shape[1])
         return Generation(
             prompt_ids=pad_and_cat([p[0] for p in parts], pad, left=True),
             prompt_mask=pad_and_cat([p[1] for p in parts], 0, left=True),
-            completion_ids=completion_ids,
+            completion_ids=completion_ids.masked_fill(mask == 0, pad),
             completion_mask=mask,
             logprobs=pad_and_cat([p[3] for p in parts], 0.0) * mask,
-            texts=self.tokenizer.batch_decode(completion_ids, skip_special_tokens=True),
+            texts=stops.texts(completion_ids, lengths, self.tokenizer),
+            truncated=torch.cat([p[5] for p in parts]),
         )
 
     def _encode(self, prompts: list[str]):
         return self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
 
-    def _sample_shared(self, prompts: list[str], n: int, sampling: Sampling) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _sample_shared(self, prompts: list[str], n: int, sampling: Sampling, stops: Stops) -> tuple[Tensor, ...]:
         encoded = self._encode(prompts)
         prompt_ids, prompt_mask = encoded["input_ids"], encoded["attention_mask"]
         positions = position_ids(prompt_mask)
@@ -72,17 +78,21 @@ class HFEngine:
         attention = torch.zeros(rows, prompt_ids.shape[1] + sampling.max_new_tokens, dtype=torch.long, device=self.device)
         attention[:, : prompt_ids.shape[1]] = prompt_mask.repeat_interleave(n, 0)
         next_position = positions[:, -1:].repeat_interleave(n, 0) + 1
-        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        pad = self.tokenizer.pad_token_id
         tokens = torch.full((rows, sampling.max_new_tokens), pad, dtype=torch.long, device=self.device)
         logprobs = torch.zeros(rows, sampling.max_new_tokens, device=self.device)
         active = torch.arange(rows, device=self.device)  # row of each cache entry
         done = torch.zeros(rows, dtype=torch.bool, device=self.device)
+        lengths = torch.full((rows,), sampling.max_new_tokens, dtype=torch.long, device=self.device)
+        stopped_rows = torch.zeros(rows, dtype=torch.bool, device=self.device)
         for t in range(sampling.max_new_tokens):
             token, logp = sample_tokens(logits, sampling.temperature, sampling.top_p)
             token, logp = token.masked_fill(done, pad), logp.masked_fill(done, 0.0)
             tokens[active, t], logprobs[active, t] = token, logp
             attention[active, prompt_ids.shape[1] + t] = (~done).long()
-            done = done | (token == eos)
+            stopped = stops.hit(tokens[active, max(0, t - stops.window + 1) : t + 1], self.tokenizer) & ~done
+            lengths[active[stopped]], stopped_rows[active[stopped]] = t + 1, True
+            done = done | stopped
             if done.all() or t + 1 == sampling.max_new_tokens:
                 break
             if done.float().mean() > 0.5:  # drop finished rows once they are the majority
@@ -98,9 +108,9 @@ class HFEngine:
             )
             next_position = next_position + 1
             logits = out.logits[:, -1]
-        return prompt_ids.repeat_interleave(n, 0), prompt_mask.repeat_interleave(n, 0), tokens, logprobs
+        return prompt_ids.repeat_interleave(n, 0), prompt_mask.repeat_interleave(n, 0), tokens, logprobs, lengths, ~stopped_rows
 
-    def _sample_generate(self, prompts: list[str], n: int, sampling: Sampling) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _sample_generate(self, prompts: list[str], n: int, sampling: Sampling, stops: Stops) -> tuple[Tensor, ...]:
         encoded = self._encode([p for p in prompts for _ in range(n)])
         greedy = sampling.temperature == 0
         out = self.model.generate(
@@ -111,7 +121,9 @@ class HFEngine:
             top_k=None if greedy else 0,
             max_new_tokens=sampling.max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=self.tokenizer.eos_token_id,
+            eos_token_id=list(stops.token_ids),
+            stop_strings=list(stops.strings) or None,
+            tokenizer=self.tokenizer if stops.strings else None,
             output_scores=True,
             return_dict_in_generate=True,
         )
@@ -122,4 +134,5 @@ class HFEngine:
         )
         if greedy:
             logprobs = torch.zeros_like(logprobs)
-        return encoded["input_ids"], encoded["attention_mask"], completion, logprobs.nan_to_num(0.0, neginf=0.0)
+        lengths, truncated = stops.lengths(completion, self.tokenizer)
+        return encoded["input_ids"], encoded["attention_mask"], completion, logprobs.nan_to_num(0.0, neginf=0.0), lengths, truncated

@@ -14,6 +14,7 @@ class Sampling:
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 48
+    stop: tuple[str, ...] = ()  # stop strings: a completion ends with the token that completes one (algorithms/stops.py)
 
 
 @dataclass(frozen=True)
@@ -23,20 +24,14 @@ class Generation:
     prompt_ids: Tensor  # [N, P] left-padded
     prompt_mask: Tensor  # [N, P]
     completion_ids: Tensor  # [N, T] right-padded with pad
-    completion_mask: Tensor  # [N, T] 1 up to and including the first eos
+    completion_mask: Tensor  # [N, T] 1 up to and including the first stop (algorithms/stops.py)
     logprobs: Tensor  # [N, T] sampler log-probs of the completion tokens (0 on padding)
-    texts: list[str]  # [N] decoded completions, special tokens dropped
+    texts: list[str]  # [N] decoded completions, special tokens dropped, cut before a stop string
+    truncated: Tensor  # [N] bool: reached max_new_tokens without a stop
 
     @property
     def num_tokens(self) -> int:
         return int(self.completion_mask.sum())
-
-
-def completion_mask(completion_ids: Tensor, eos_id: int) -> Tensor:
-    """1 on tokens up to and including the first eos (all tokens when none)."""
-    is_eos = completion_ids == eos_id
-    after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0
-    return (~after_eos).float()
 
 
 def pad_and_cat(tensors: list[Tensor], value: float, left: bool = False) -> Tensor:

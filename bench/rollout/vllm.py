@@ -19,7 +19,8 @@ from importlib import metadata
 import torch
 from packaging.version import Version
 
-from bench.rollout.types import Generation, Sampling, completion_mask, pad_and_cat
+from algorithms.stops import Stops, length_mask, stop_token_ids
+from bench.rollout.types import Generation, Sampling, pad_and_cat
 
 SUPPORTED_VLLM = (Version("0.8.0"), Version("1.0.0"))  # [low, high)
 
@@ -51,7 +52,8 @@ class PolicyWeightLoader:
 class VLLMEngine:
     def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, batch_size: int, gpu_memory_utilization: float, sleep: bool) -> None:
         vllm = require_vllm()
-        self.vllm, self.tokenizer, self.sleep = vllm, tokenizer, sleep
+        self.vllm, self.tokenizer, self.sleep, self.device = vllm, tokenizer, sleep, device
+        self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
         self.llm = vllm.LLM(
             model=model.config._name_or_path,
             dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
@@ -80,26 +82,32 @@ class VLLMEngine:
 
     def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None) -> Generation:
         self._wake()
+        stops = Stops(self.stop_ids, tuple(sampling.stop))
         params = self.vllm.SamplingParams(
-            n=n, temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=seed, logprobs=0
+            n=n, temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=seed, logprobs=0,
+            stop_token_ids=list(stops.token_ids), stop=list(stops.strings) or None,
         )
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         self._rest()
         pad = self.tokenizer.pad_token_id
-        prompt_rows, completion_rows, logprob_rows = [], [], []
+        prompt_rows, completion_rows, logprob_rows, truncated = [], [], [], []
         for output in outputs:  # one per prompt, each with n samples: prompt-major like every engine
-            for sample in output.outputs:
-                prompt_rows.append(torch.tensor(output.prompt_token_ids))
-                completion_rows.append(torch.tensor(sample.token_ids or [pad]))
-                logprob_rows.append(torch.tensor([step[token].logprob for step, token in zip(sample.logprobs, sample.token_ids)] or [0.0]))
+            for sample in output.outputs:  # vLLM ends token_ids at the stop token or the token completing a stop string
+                prompt_rows.append(torch.tensor(output.prompt_token_ids, device=self.device))
+                completion_rows.append(torch.tensor(sample.token_ids or [pad], device=self.device))
+                logprobs = [step[token].logprob for step, token in zip(sample.logprobs, sample.token_ids)]
+                logprob_rows.append(torch.tensor(logprobs or [0.0], device=self.device))
+                truncated.append(sample.finish_reason == "length")
         prompt_ids = pad_and_cat([r[None] for r in prompt_rows], pad, left=True)
         completion_ids = pad_and_cat([r[None] for r in completion_rows], pad)
-        mask = completion_mask(completion_ids, self.tokenizer.eos_token_id)
+        lengths = torch.tensor([len(r) for r in completion_rows], device=self.device)
+        mask = length_mask(lengths, completion_ids.shape[1])
         return Generation(
             prompt_ids=prompt_ids,
             prompt_mask=(pad_and_cat([torch.ones_like(r)[None] for r in prompt_rows], 0, left=True)),
             completion_ids=completion_ids,
             completion_mask=mask,
             logprobs=pad_and_cat([r[None] for r in logprob_rows], 0.0) * mask,
-            texts=self.tokenizer.batch_decode(completion_ids, skip_special_tokens=True),
+            texts=stops.texts(completion_ids, lengths, self.tokenizer),
+            truncated=torch.tensor(truncated, device=self.device),
         )
