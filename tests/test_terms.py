@@ -24,7 +24,7 @@ from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.ppo import PPOConfig, gae, masked_whiten
 from algorithms.sft import nll_backward
 from algorithms.superrl import SuperRLConfig
-from bench.rollout.types import completion_mask
+from algorithms.stops import Stops, length_mask
 from tests.rl_helpers import rollout_batch, single_thread, tiny_context  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -168,7 +168,9 @@ def test_the_eos_token_carries_loss():
     eos = 2
     # completions: stops at its eos (kept), runs to the cap, stops at once
     ids = torch.tensor([[5, 6, eos, 7], [5, 6, 7, 8], [eos, 5, eos, 0]])
-    assert completion_mask(ids, eos).tolist() == [[1, 1, 1, 0], [1, 1, 1, 1], [1, 0, 0, 0]]
+    lengths, truncated = Stops((eos,)).lengths(ids, tokenizer=None)  # token stops only: no decoding
+    assert length_mask(lengths, ids.shape[1]).tolist() == [[1, 1, 1, 0], [1, 1, 1, 1], [1, 0, 0, 0]]
+    assert truncated.tolist() == [False, True, False]
     ctx = tiny_context()
     batch = tokenize_demos(ctx.tokenizer, ["Q\n"], ["ab"], "cpu")
     scored = batch.input_ids[0, 1:][batch.target_mask[0].bool()].tolist()
