@@ -167,6 +167,15 @@ def test_slow_item_is_recorded_as_timeout(warm: None) -> None:
     assert score("\\boxed{2}", "2").correct  # a fresh child replaces the killed one
 
 
+def test_a_repeated_timeout_costs_its_timeout_once(warm: None) -> None:
+    tower = "\\boxed{9^{9^{9^{9^9}}}}"
+    assert score(tower, "5", timeout_s=0.5).extra["timeout"] is True
+    started = time.monotonic()
+    again = score(tower, "5", timeout_s=30.0)  # would run for the full 30 s if asked again
+    assert time.monotonic() - started < 0.5
+    assert again.extra["timeout"] is True and not again.correct
+
+
 def test_a_repeated_answer_is_graded_once(monkeypatch) -> None:
     pool = math_verify_worker.VerifierPool(size=1)
     monkeypatch.setattr(math_verify_worker, "_pool", pool)

@@ -151,7 +151,8 @@ _pool: VerifierPool | None = None
 _pool_lock = threading.Lock()
 # Verdicts already given: a sampled policy repeats its answers (64 samples of one problem
 # often hold a handful of distinct ones), and sympy is the slow part of grading.
-# A timeout is not remembered: it may be the machine's load, not the answer.
+# A timeout is remembered too: a policy that keeps repeating a hostile answer would
+# otherwise pay the full timeout (and a child restart) for every sample of it.
 _verdicts: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
 VERDICTS_KEPT = 1 << 16
 
@@ -169,11 +170,10 @@ def check(gold: str, pred: str, timeout_s: float) -> Verdict:
             atexit.register(_pool.close)
         pool = _pool
     verdict = pool.check(gold, pred, timeout_s)
-    if not verdict.timeout:
-        with _pool_lock:
-            _verdicts[key] = verdict
-            if len(_verdicts) > VERDICTS_KEPT:
-                _verdicts.popitem(last=False)
+    with _pool_lock:
+        _verdicts[key] = verdict
+        if len(_verdicts) > VERDICTS_KEPT:
+            _verdicts.popitem(last=False)
     return verdict
 
 
