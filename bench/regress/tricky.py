@@ -59,7 +59,7 @@ HOTPOTQA: list[tuple[str, Any]] = [
     ("answer: the Ecuador.", "Ecuador"),
     ("ANSWER: ecuador", "Ecuador"),
     ("Answer:\n\nEcuador", "Ecuador"),
-    ("Answer: Peru\nAnswer: Ecuador", "Ecuador"),  # the last marker
+    ("Answer: Peru\nAnswer: Ecuador", "Ecuador"),  # the first marker: Peru, wrong
     ("Rosa works in Quito. Quito is in Ecuador.\nAnswer: Ecuador", "Ecuador"),
     ("Rosa works in Quito. Quito is in Ecuador.", "Ecuador"),  # no marker: the last line
     ("Answer: ", "Ecuador"),
