@@ -13,6 +13,7 @@ from bench import build
 from bench.evaluate import EvalResult, evaluate
 from bench.models import load_policy
 from bench.rollout import Engine, Sampling, build_engine
+from evaluators.tasks.selection import select_problems
 from evaluators.types import Example
 
 EVAL_SEED_OFFSET = 7_919  # evaluation draws never share a stream with training rollouts
@@ -53,7 +54,7 @@ def open_session(cfg: DictConfig, task=None) -> Session:
     device = build.resolve_device(cfg.device)
     seed_everything(cfg.seed)
     task = task or build.build_task(cfg)
-    problems = task.load("test")[: cfg.eval.problems]
+    problems = select_problems(task.load("test"), cfg.eval.problems, cfg.eval.problem_seed)
     model, tokenizer = load_policy(cfg.model, device)
     model.train()
     engine = build_engine(cfg.rollout, model, tokenizer, device)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,13 @@ def math500_id(row: Row, index: int, split: str) -> str:
     return str(row.get("unique_id") or f"{split}-{index}")
 
 
-def hendrycks_to_example(row: Row, example_id: str) -> Example:
+def hendrycks_to_example(row: Row, example_id: str, subject: str) -> Example:
     """One hendrycks_math row (`problem`, `level`, `type`, `solution`); gold = last box."""
     problem, solution = require_text(row, "problem", "solution")
     answer = math_grading.last_boxed(solution)
     if answer is None or not answer.strip():
         raise MalformedRow("solution has no \\boxed{} answer")
-    meta = {key: row[key] for key in ("type", "level") if key in row}
+    meta = {"subject": subject, **{key: row[key] for key in ("type", "level") if key in row}}
     return Example(id=example_id, prompt=problem, answer=answer, demo=solution, meta=meta)
 
 
@@ -64,7 +65,7 @@ class MATH:
     subsets: Sequence[str] | str | None = None  # None = MATH-500; subject names or "all" = hendrycks_math
     path: str | None = None  # local files in the hub schema (with subsets: one folder per subject)
     revision: str | None = None  # hub revision (commit, tag or branch)
-    limit: int | None = None  # first N rows of each split
+    limit: int | None = None  # first N rows of each split (of each subject)
     few_shot: int = 0  # first k train examples shown before each question (needs subsets)
     name: str = "math"
     version: str = "1"
@@ -97,16 +98,15 @@ class MATH:
         for subject in self.subsets:
             path = None if self.path is None else str(Path(self.path) / subject)
             rows = hendrycks_source(subject).rows(split, path=path, revision=self.revision, limit=limit)
-            got, bad = to_examples(
-                rows, hendrycks_to_example, lambda _, i: f"{subject}/{split}-{i}", where=f"{where}/{subject}"
-            )
+            convert = partial(hendrycks_to_example, subject=subject)
+            got, bad = to_examples(rows, convert, lambda _, i: f"{subject}/{split}-{i}", where=f"{where}/{subject}")
             examples += got
             skipped += bad
-        return examples[:limit], skipped
+        return examples, skipped
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
         if self._shots is None:
-            shots = self._examples("train", self.few_shot)[0] if self.few_shot else []
+            shots = self._examples("train", self.few_shot)[0][: self.few_shot] if self.few_shot else []
             self._shots = [(shot.prompt, self.format_demo(shot)) for shot in shots]
         return build_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer, self._shots)
 
