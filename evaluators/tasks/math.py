@@ -67,8 +67,9 @@ class MATH:
     revision: str | None = None  # hub revision (commit, tag or branch)
     limit: int | None = None  # first N rows of each split (of each subject)
     few_shot: int = 0  # first k train examples shown before each question (needs subsets)
+    grading: str = "lighteval"  # lighteval: math-verify over the whole completion, boxed first | boxed: the last \\boxed{} only
     name: str = "math"
-    version: str = "1"
+    version: str = "2"  # 2: lighteval grading by default
     # per split: (row id, reason) of each malformed row that load() skipped
     skipped: dict[str, list[tuple[str, str]]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _shots: list[tuple[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -83,6 +84,8 @@ class MATH:
                 known = ", ".join(SUBJECTS)
                 raise ValueError(f"math: subsets must be 'all' or names from {known}; got {self.subsets}")
         check_few_shot(self.name, self.few_shot, self.subsets is not None)
+        if self.grading not in math_grading.GRADING_MODES:
+            raise ValueError(f"math: grading must be one of {', '.join(math_grading.GRADING_MODES)}; got {self.grading!r}")
 
     def load(self, split: str) -> list[Example]:
         examples, self.skipped[split] = self._examples(split, self.limit)
@@ -114,4 +117,4 @@ class MATH:
         return example.demo or ""
 
     def score(self, completion: str, gold: str) -> Score:
-        return math_grading.score(completion, gold)
+        return math_grading.score(completion, gold, grading=self.grading)
