@@ -50,6 +50,7 @@ class RolloutBatch:
     group_ids: Tensor  # [N] prompt index in `examples`
     examples: list[Example]  # [B]
     completions: list[str]  # [N] decoded text
+    truncated: Tensor  # [N] bool: cut at the length cap before any stop (the engine's stop definition)
 
     @property
     def mask(self) -> Tensor:

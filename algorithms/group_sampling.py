@@ -33,7 +33,7 @@ class GroupSampling:
     max_generation_rounds: int = 10  # dynamic sampling: generation rounds per step at most (verl's max_num_gen_batches)
     overlong_buffer: int = 0  # DAPO overlong shaping: linear penalty over the last this many tokens before max_new_tokens (0 = off)
     overlong_penalty: float = 1.0  # reward lost by a completion that reaches max_new_tokens (DAPO: 1.0)
-    overlong_filter: bool = False  # DAPO overlong filtering: truncated completions (no eos) carry no loss
+    overlong_filter: bool = False  # DAPO overlong filtering: truncated completions (no stop token or string) carry no loss
 
 
 def zero_variance_groups(rewards: Tensor, n: int) -> Tensor:
@@ -46,10 +46,3 @@ def overlong_shaping(lengths: Tensor, max_len: int, buffer: int, penalty: float)
     """`[N]` reward change: 0 up to `max_len - buffer` tokens, then falling linearly to `-penalty` at `max_len`."""
     exceed = lengths.float() - (max_len - buffer)
     return torch.clamp(-exceed / buffer * penalty, max=0.0)
-
-
-def truncated(completion_ids: Tensor, mask: Tensor, max_len: int, eos_id: int) -> Tensor:
-    """`[N]` bool: completions cut at `max_len` tokens without ending on eos."""
-    lengths = mask.sum(-1).long()
-    last = completion_ids.gather(-1, (lengths - 1).clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return (lengths >= max_len) & (last != eos_id)

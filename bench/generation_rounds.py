@@ -17,7 +17,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from algorithms.batch import RolloutBatch, SequenceBatch
-from algorithms.group_sampling import GroupSampling, overlong_shaping, truncated, zero_variance_groups
+from algorithms.group_sampling import GroupSampling, overlong_shaping, zero_variance_groups
 from bench.rollout import Sampling
 from bench.rollout.types import pad_and_cat
 from bench.sampler import PromptSampler
@@ -53,6 +53,7 @@ def select_groups(batch: RolloutBatch, groups: list[int], n: int) -> RolloutBatc
         group_ids=torch.arange(len(groups), device=rows.device).repeat_interleave(n),
         examples=[batch.examples[g] for g in groups],
         completions=[batch.completions[int(r)] for r in rows],
+        truncated=batch.truncated[rows],
     )
 
 
@@ -83,6 +84,7 @@ def concat_rollouts(batches: list[RolloutBatch], n: int, pad_id: int) -> Rollout
         group_ids=torch.arange(len(examples), device=sequences.input_ids.device).repeat_interleave(n),
         examples=examples,
         completions=[c for b in batches for c in b.completions],
+        truncated=torch.cat([b.truncated for b in batches]),
     )
 
 
@@ -98,7 +100,7 @@ class GroupGenerator:
         session, rollout, options = self.session, self.session.cfg.rollout, self.options
         # DASH preemptive sampling: the whole round in one call; otherwise one call per micro-batch, as TRL.
         call_size = None if rollout.preemptive else session.cfg.train.micro_batch_size
-        wanted, kept, generated, truncated_rows = rollout.prompts_per_step, [], [], []
+        wanted, kept, generated = rollout.prompts_per_step, [], []
         timing = {"time/generate": 0.0, "time/score": 0.0}
         rounds = options.max_generation_rounds if options.dynamic_sampling else 1
         for round_index in range(rounds):
@@ -112,7 +114,6 @@ class GroupGenerator:
             timing["time/generate"] += scored_at - started
             timing["time/score"] += time.perf_counter() - scored_at
             generated.append(batch)
-            truncated_rows.append(generation.truncated)
             if options.dynamic_sampling:
                 mixed = (~zero_variance_groups(batch.rewards, rollout.n)).nonzero().squeeze(-1).tolist()
                 kept.append(select_groups(batch, mixed[: wanted - sum(len(k.examples) for k in kept)], rollout.n))
@@ -125,7 +126,7 @@ class GroupGenerator:
             "rollout/reward_mean": float(every.rewards.mean()),
             "rollout/correct_mean": float(every.correct.float().mean()),
             "rollout/response_len": float(every.mask.sum(-1).mean()),
-            "rollout/truncated_frac": float(torch.cat(truncated_rows).float().mean()),
+            "rollout/truncated_frac": float(every.truncated.float().mean()),
             "rollout/tokens_per_s": float(every.mask.sum()) / max(timing["time/generate"], 1e-9),
             "rollout/zero_variance_groups": float(zero_variance_groups(every.rewards, rollout.n).sum()),
             "rollout/generation_rounds": float(len(generated)),
@@ -139,7 +140,7 @@ class GroupGenerator:
         """Overlong reward shaping and overlong filtering, where configured."""
         options, max_len = self.options, self.sampling.max_new_tokens
         metrics = {}
-        cut = truncated(batch.completion_ids, batch.mask, max_len, self.session.tokenizer.eos_token_id)
+        cut = batch.truncated
         if options.overlong_buffer > 0:
             penalty = overlong_shaping(batch.mask.sum(-1), max_len, options.overlong_buffer, options.overlong_penalty)
             batch = replace(batch, rewards=batch.rewards + penalty)

@@ -26,4 +26,5 @@ def score_generation(task, generation: Generation, examples: list[Example], n: i
         group_ids=torch.arange(len(examples), device=device).repeat_interleave(n),
         examples=examples,
         completions=generation.texts,
+        truncated=generation.truncated,
     )

@@ -71,6 +71,7 @@ def rollout_batch(
         group_ids=torch.arange(len(examples)).repeat_interleave(n),
         examples=examples,
         completions=tokenizer.batch_decode(completion, skip_special_tokens=True),
+        truncated=lengths == width,  # random ids hold no stop token: the full-width ones hit the cap
     )
 
 

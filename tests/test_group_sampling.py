@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from algorithms.advantages import grpo_advantage
-from algorithms.group_sampling import GroupSampling, overlong_shaping, truncated, zero_variance_groups
+from algorithms.group_sampling import GroupSampling, overlong_shaping, zero_variance_groups
 from algorithms.logprobs import completion_logprobs
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from bench.app import compose_config
@@ -31,14 +31,6 @@ def test_overlong_shaping_is_linear_over_the_buffer():
     lengths = torch.tensor([5, 12, 13, 16, 20])
     assert overlong_shaping(lengths, 20, 8, 1.0).tolist() == pytest.approx([0.0, 0.0, -0.125, -0.5, -1.0])
     assert overlong_shaping(lengths, 20, 8, 0.5).tolist() == pytest.approx([0.0, 0.0, -0.0625, -0.25, -0.5])
-
-
-def test_truncated_means_cut_at_the_cap_without_eos():
-    eos = 2
-    ids = torch.tensor([[5, 6, 7], [5, eos, 0], [5, 6, eos], [5, 6, 7]])
-    mask = torch.tensor([[1.0, 1, 1], [1, 1, 0], [1, 1, 1], [1, 1, 1]])
-    assert truncated(ids, mask, 3, eos).tolist() == [True, False, False, True]
-    assert truncated(ids, mask, 4, eos).tolist() == [False] * 4  # nobody reached a cap of 4
 
 
 def test_round_seeds_are_keyed_by_seed_step_and_round():
@@ -85,6 +77,16 @@ def test_dynamic_sampling_changes_the_gradient_of_a_batch_with_an_all_correct_gr
     assert torch.allclose(full, filtered * mixed_tokens / all_tokens, atol=1e-6)
 
 
+def test_selected_and_concatenated_rounds_keep_each_rollouts_truncation():
+    ctx = tiny_context()
+    first, second = rollout_batch(ctx, [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), rollout_batch(ctx, [[0.0, 1.0, 0.0]])
+    first = replace(first, truncated=torch.tensor([True, False, False, False, True, False]))
+    kept = select_groups(first, [1], 3)
+    assert kept.truncated.tolist() == [False, True, False]
+    both = concat_rollouts([kept, second], 3, ctx.tokenizer.pad_token_id)
+    assert both.truncated.tolist() == [False, True, False, *second.truncated.tolist()]
+
+
 # A base that is right ~10% of the time (tests/test_learning.py's), so groups of 4 are often all wrong.
 DAPO = ["algorithm=dapo", "model.base.steps=150", "train.steps=3", "rollout.prompts_per_step=4", "rollout.n=4", "rollout.max_new_tokens=32"]
 
@@ -114,7 +116,9 @@ def test_dapo_trains_on_no_zero_variance_group_and_its_rounds_are_reproducible()
     lengths = plain.mask.sum(-1)
     assert (lengths > 22 - 8).any()  # some completions did run into the buffer
     assert torch.allclose(shaped.rewards - plain.rewards, overlong_shaping(lengths, 22, 8, 1.0))
-    cut = truncated(plain.completion_ids, plain.mask, 22, fresh.session.tokenizer.eos_token_id)
+    cut = plain.truncated  # the engine's: at the cap and not ended by any stop
+    last = plain.completion_ids.gather(1, (lengths.long() - 1).unsqueeze(1)).squeeze(1)
+    assert torch.equal(cut, (lengths == 22) & (last != fresh.session.tokenizer.eos_token_id))  # this base stops on eos only
     assert cut.any() and (~cut).any()
     assert torch.equal(shaped.mask.sum(-1) == 0, cut) and torch.equal(shaped.mask[~cut], plain.mask[~cut])
 
