@@ -36,9 +36,9 @@ def training_reward(runner) -> float:
     return result.metrics["pass@1"]
 
 
-def assert_training_raises_reward(algorithm: str) -> None:
+def assert_training_raises_reward(algorithm: str, *overrides: str) -> None:
     steps = [f"train.steps={STEPS[algorithm]}"] if algorithm in STEPS else []
-    runner = scratch_runner(compose_config([f"algorithm={algorithm}", *LEARN, *steps]))
+    runner = scratch_runner(compose_config([f"algorithm={algorithm}", *LEARN, *steps, *overrides]))
     before = training_reward(runner)
     for step in range(runner.session.cfg.train.steps):
         runner.step(step)
@@ -48,6 +48,15 @@ def assert_training_raises_reward(algorithm: str) -> None:
 
 def test_grpo_raises_training_reward():
     assert_training_raises_reward("grpo")
+
+
+def test_grpo_with_every_term_and_accumulation_raises_training_reward():
+    """The terms the plain run leaves out: an entropy bonus, a heavier KL to the frozen base,
+    two epochs (so stored old log-probs and the clip matter), 2 mini-batches of 2 micro-batches."""
+    assert_training_raises_reward(
+        "grpo", "algorithm.entropy_coef=0.001", "algorithm.kl_coef=0.01", "algorithm.ppo_epochs=2",
+        "train.mini_batch_prompts=16", "train.micro_batch_size=64",
+    )
 
 
 @pytest.mark.slow
