@@ -12,6 +12,7 @@ from bench.preflight import unknown_keys
 from bench.rollout import Sampling
 from evaluators.passk import default_ks
 from evaluators.tasks import get_task
+from evaluators.tasks.presets import preset_for
 
 
 class ConfigError(ValueError):
@@ -64,6 +65,10 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"algorithm.overlong_buffer ({buffer}) must be in [0, rollout.max_new_tokens = {cfg.rollout.max_new_tokens})")
     if cfg.eval.problems < 1:
         raise ConfigError("eval.problems must be >= 1")
+    try:
+        preset_for(cfg.dataset.name, cfg.dataset.prompt)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def build_task(cfg: DictConfig):
@@ -73,6 +78,8 @@ def build_task(cfg: DictConfig):
     if cfg.dataset.name.endswith("_synth"):
         options["difficulty"] = cfg.dataset.difficulty
         options.setdefault("test_size", max(cfg.eval.problems, 500))
+    else:
+        options["prompt"] = cfg.dataset.prompt  # the synthetic twins have only the default, which check_config enforces
     return get_task(cfg.dataset.name, **options)
 
 
@@ -96,9 +103,15 @@ def build_algorithm(cfg: DictConfig, ctx: TrainContext) -> Algorithm:
     return algorithm_cls(OmegaConf.to_object(cfg.algorithm), ctx)
 
 
+def stop_strings(cfg: DictConfig) -> tuple[str, ...]:
+    """`rollout.stop`, then the prompt preset's stop sequences (a few-shot model's next question is never scored)."""
+    preset = preset_for(cfg.dataset.name, cfg.dataset.prompt).stops
+    return tuple(dict.fromkeys([*cfg.rollout.stop, *preset]))
+
+
 def rollout_sampling(cfg: DictConfig) -> Sampling:
-    return Sampling(cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.max_new_tokens, tuple(cfg.rollout.stop))
+    return Sampling(cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.max_new_tokens, stop_strings(cfg))
 
 
 def eval_sampling(cfg: DictConfig) -> Sampling:
-    return Sampling(cfg.eval.temperature, cfg.eval.top_p, cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens, tuple(cfg.rollout.stop))
+    return Sampling(cfg.eval.temperature, cfg.eval.top_p, cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens, stop_strings(cfg))

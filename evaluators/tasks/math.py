@@ -4,6 +4,7 @@ Default: `HuggingFaceH4/MATH-500` (test only; its `answer` field is the gold).
 With `subsets`, the full set from `EleutherAI/hendrycks_math` (one config per
 subject, train and test; the gold is the last `\\boxed{}` of the solution, since
 `hendrycks/competition_math` was taken down). The demo is the solution.
+`prompt` picks the preset: `default`, `chat`, or lm-eval's `minerva_math` (4-shot).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from evaluators.grading import math as math_grading
 from evaluators.tasks import register_task
 from evaluators.tasks.loading import HubDataset, MalformedRow, Row, check_few_shot, require_text, to_examples
-from evaluators.tasks.prompting import build_prompt
+from evaluators.tasks.minerva_math import minerva_demo, minerva_prompt, minerva_score
+from evaluators.tasks.presets import fixed_shots_refuse_few_shot, preset_for
+from evaluators.tasks.prompting import build_prompt, chat_prompt
 from evaluators.types import Example, Score
 
 MATH500 = HubDataset("HuggingFaceH4/MATH-500", None, {"test": "test"})
@@ -66,8 +69,9 @@ class MATH:
     revision: str | None = None  # hub revision (commit, tag or branch)
     limit: int | None = None  # first N rows of each split
     few_shot: int = 0  # first k train examples shown before each question (needs subsets)
+    prompt: str = "default"  # preset: default | chat | minerva_math (evaluators/tasks/presets.py)
     name: str = "math"
-    version: str = "1"
+    version: str = "2"  # 2: the plain default prompt carries the instruction
     # per split: (row id, reason) of each malformed row that load() skipped
     skipped: dict[str, list[tuple[str, str]]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _shots: list[tuple[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -82,6 +86,8 @@ class MATH:
                 known = ", ".join(SUBJECTS)
                 raise ValueError(f"math: subsets must be 'all' or names from {known}; got {self.subsets}")
         check_few_shot(self.name, self.few_shot, self.subsets is not None)
+        preset_for(self.name, self.prompt)
+        fixed_shots_refuse_few_shot(self.name, self.prompt, self.few_shot)
 
     def load(self, split: str) -> list[Example]:
         examples, self.skipped[split] = self._examples(split, self.limit)
@@ -105,13 +111,21 @@ class MATH:
         return examples[:limit], skipped
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
+        if self.prompt == "minerva_math":
+            return minerva_prompt(example.prompt)
+        if self.prompt == "chat":
+            return chat_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer)
         if self._shots is None:
             shots = self._examples("train", self.few_shot)[0] if self.few_shot else []
             self._shots = [(shot.prompt, self.format_demo(shot)) for shot in shots]
         return build_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer, self._shots)
 
     def format_demo(self, example: Example) -> str:
+        if self.prompt == "minerva_math":
+            return minerva_demo(example)
         return example.demo or ""
 
     def score(self, completion: str, gold: str) -> Score:
+        if self.prompt == "minerva_math":
+            return minerva_score(completion, gold)
         return math_grading.score(completion, gold)
