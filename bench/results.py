@@ -40,11 +40,12 @@ def write_results(
     report = {
         "algorithm": label,
         "dataset": task.name,
+        "prompt": cfg.dataset.prompt,  # the prompt preset (README "Prompt presets"): which published setup the numbers sit next to
         "seed": cfg.seed,
         "results": {task.name: result.metrics},
         "base_results": {task.name: base.metrics} if base else None,
         "higher_is_better": {task.name: {k: True for k in result.metrics if not k.endswith("_stderr")}},
-        "task": {"name": task.name, "version": task.version, "prompt": cfg.dataset.prompt, "skipped": getattr(task, "skipped", {})},
+        "task": {"name": task.name, "version": task.version, "skipped": getattr(task, "skipped", {})},
         "sampling": {"temperature": sampling.temperature, "top_p": sampling.top_p, "max_new_tokens": sampling.max_new_tokens, "seed": seed},
         "n": cfg.eval.n,
         "k": ks,

@@ -300,7 +300,7 @@ def test_an_eval_run_uses_the_preset_and_eval_json_names_it(tmp_path, gsm8k_file
     result = subprocess.run(command, cwd=REPO, env=bench_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "run" / "eval.json").read_text())
-    assert report["task"]["prompt"] == "gsm8k" and report["config"]["dataset"]["prompt"] == "gsm8k"
+    assert report["prompt"] == "gsm8k" and report["config"]["dataset"]["prompt"] == "gsm8k"
     task = get_task("gsm8k", path=str(gsm8k_files), prompt="gsm8k")
     expected = [task.format_prompt(e, None) for e in task.load("test")[:2]]
     samples = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
