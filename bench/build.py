@@ -65,6 +65,11 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"algorithm.overlong_buffer ({buffer}) must be in [0, rollout.max_new_tokens = {cfg.rollout.max_new_tokens})")
     if cfg.eval.problems < 1:
         raise ConfigError("eval.problems must be >= 1")
+    check_prompt(cfg)
+
+
+def check_prompt(cfg: DictConfig) -> None:
+    """The prompt preset must fit the dataset (minerva_math is a MATH prompt, not a GSM8K one)."""
     try:
         preset_for(cfg.dataset.name, cfg.dataset.prompt)
     except ValueError as err:
@@ -72,6 +77,7 @@ def check_config(cfg: DictConfig) -> None:
 
 
 def build_task(cfg: DictConfig):
+    check_prompt(cfg)  # training builds the task before the rest of check_config runs
     options = dict(cfg.dataset.options)
     if cfg.dataset.path is not None:
         options["path"] = cfg.dataset.path
@@ -79,7 +85,7 @@ def build_task(cfg: DictConfig):
         options["difficulty"] = cfg.dataset.difficulty
         options.setdefault("test_size", max(cfg.eval.problems, 500))
     else:
-        options["prompt"] = cfg.dataset.prompt  # the synthetic twins have only the default, which check_config enforces
+        options["prompt"] = cfg.dataset.prompt  # the synthetic twins have only the default, which check_prompt enforces
     return get_task(cfg.dataset.name, **options)
 
 

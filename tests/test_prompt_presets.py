@@ -27,7 +27,7 @@ from evaluators.tasks import get_task
 from evaluators.tasks.gsm8k_presets import COT_EXEMPLARS, ShotDraws
 from evaluators.tasks.minerva_math import EXEMPLARS, final_answer
 from evaluators.tasks.presets import preset_for
-from tests.cli_helpers import REPO, bench_env
+from tests.cli_helpers import REPO, bench, bench_env
 from tests.conftest import SMOKE, compose_config
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -277,6 +277,13 @@ def test_a_preset_that_does_not_fit_the_task_fails_at_config_time_naming_the_all
         get_task("hotpotqa", prompt="gsm8k_cot")
     with pytest.raises(ValueError, match="few_shot=2 only applies to dataset.prompt=default"):
         get_task("gsm8k", prompt="gsm8k", few_shot=2)
+
+
+def test_a_training_run_refuses_a_preset_that_does_not_fit_before_any_work(tmp_path):
+    result = bench("dataset=math", "dataset.prompt=gsm8k_cot", f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert "dataset.prompt='gsm8k_cot' does not fit dataset 'math'; allowed presets: default, chat, minerva_math" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "checkpoints").exists()
 
 
 def test_a_presets_stops_join_rollout_stop_and_end_the_completion(chatml):

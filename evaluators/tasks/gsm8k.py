@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluators.grading import gsm8k as gsm8k_grading
-from evaluators.tasks import register_task
-from evaluators.tasks import gsm8k_presets
+from evaluators.tasks import gsm8k_presets, register_task
 from evaluators.tasks.loading import HubDataset, MalformedRow, Row, check_few_shot, require_text, to_examples
 from evaluators.tasks.presets import fixed_shots_refuse_few_shot, preset_for
 from evaluators.tasks.prompting import build_prompt, chat_prompt
