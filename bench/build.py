@@ -111,7 +111,7 @@ def build_algorithm(cfg: DictConfig, ctx: TrainContext) -> Algorithm:
 
 def stop_strings(cfg: DictConfig) -> tuple[str, ...]:
     """`rollout.stop`, then the prompt preset's stop sequences (a few-shot model's next question is never scored)."""
-    preset = preset_for(cfg.dataset.name, cfg.dataset.prompt).stops
+    preset = preset_for(cfg.dataset.name, cfg.dataset.prompt).stops_for(cfg.dataset.name)
     return tuple(dict.fromkeys([*cfg.rollout.stop, *preset]))
 
 

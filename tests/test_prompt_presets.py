@@ -126,6 +126,7 @@ def test_gsm8k_preset_equals_the_prompts_lm_eval_builds(tmp_path):
     expected = [reference.fewshot_context(doc, num_fewshot=5) for doc in reference.eval_docs]
     task = get_task("gsm8k", path=str(tmp_path), prompt="gsm8k")
     assert [task.format_prompt(e, None) for e in task.load("test")] == expected
+    assert reference.config.generation_kwargs["until"] == list(preset_for("gsm8k", "gsm8k").stops_for("gsm8k"))
 
 
 @needs_lm_eval
@@ -164,6 +165,7 @@ def test_gsm8k_cot_preset_equals_the_prompt_lm_eval_builds():
     expected = [reference.fewshot_context(doc, num_fewshot=8) for doc in reference.eval_docs]
     task = get_task("gsm8k", path=str(FIXTURES / "gsm8k"), prompt="gsm8k_cot")
     assert [task.format_prompt(e, None) for e in task.load("test")] == [expected[0], expected[1], expected[2], expected[4]]
+    assert reference.config.generation_kwargs["until"] == list(preset_for("gsm8k", "gsm8k_cot").stops_for("gsm8k"))
 
 
 def test_gsm8k_cot_reads_the_answer_is_n():
@@ -238,7 +240,7 @@ def test_minerva_preset_equals_the_prompt_lm_eval_builds():
     task = get_task("math", path=str(FIXTURES / "math500"), prompt="minerva_math")
     for example in task.load("test"):
         assert task.format_prompt(example, None) == by_problem[example.prompt]
-    assert config["generation_kwargs"]["until"] == ["Problem:"] == list(preset_for("math", "minerva_math").stops)
+    assert config["generation_kwargs"]["until"] == ["Problem:"] == list(preset_for("math", "minerva_math").stops_for("math"))
     completions = (
         "x.\nFinal Answer: The final answer is $\\frac{1}{2}$. I hope it is correct.",
         "Final Answer: The final answer is $7$",  # without the closing words lm-eval reads no line (our score falls back to a box)
@@ -291,7 +293,8 @@ def test_a_presets_stops_join_rollout_stop_and_end_the_completion(chatml):
     build.check_config(cfg)
     for sampling in (build.rollout_sampling(cfg), build.eval_sampling(cfg)):
         assert sampling.stop == ("STOP", "Question:", "</s>", "<|im_end|>")
-    assert build.eval_sampling(compose_config(["dataset=gsm8k"])).stop == ()
+    assert build.eval_sampling(compose_config(["dataset=math"])).stop == ("\nQ:",)  # the default's plain `Q:`/`A:`: no invented next question
+    assert build.eval_sampling(compose_config(["dataset=math_synth"])).stop == ()  # the synthetic twins stop as the tiny base always has
     text = " 3 * 6 = 18\n#### 18\n\nQuestion: Bob has"
     tokens = torch.tensor([chatml(text, add_special_tokens=False)["input_ids"]])
     stops = Stops((chatml.eos_token_id,), build.eval_sampling(cfg).stop)

@@ -18,34 +18,27 @@ REAL_TASKS = ("gsm8k", "math", "hotpotqa")
 class Preset:
     name: str
     tasks: tuple[str, ...]  # the tasks it fits
-    shots: str  # what precedes the question
-    stops: tuple[str, ...]  # stop strings the preset adds to rollout.stop
-    counterpart: str  # the published setup it reproduces
+    stops: tuple[str, ...]  # stop strings the preset adds to rollout.stop (never on a synthetic twin)
+
+    def stops_for(self, task: str) -> tuple[str, ...]:
+        """The synthetic twins stop as the tiny base always has (the committed regression baselines depend on it)."""
+        return () if task in SYNTHETIC_TASKS else self.stops
 
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
-        Preset(
-            "default", REAL_TASKS + SYNTHETIC_TASKS, "dataset.options.few_shot (0)", (),
-            "none: the embedded default (chat template if the tokenizer has one, else `Q:`/`A:` with the instruction)",
-        ),
-        Preset(
-            "chat", REAL_TASKS, "0", (),
-            "zero-shot instruct evaluation: question then the task's instruction in the user turn of the model's chat template",
-        ),
-        Preset(
-            "gsm8k", ("gsm8k",), "5, drawn from train as lm-eval does (seed 1234)", ("Question:", "</s>", "<|im_end|>"),
-            "lm-eval `gsm8k` (5-shot `Question:`/`Answer:`, strict-match `#### N`)",
-        ),
-        Preset(
-            "gsm8k_cot", ("gsm8k",), "8 fixed chain-of-thought exemplars", ("Q:", "</s>", "<|im_end|>"),
-            "lm-eval `gsm8k_cot` (8-shot `Q:`/`A:`, strict-match `The answer is N.`)",
-        ),
-        Preset(
-            "minerva_math", ("math",), "4 fixed Minerva exemplars", ("Problem:",),
-            "lm-eval `minerva_math500` (MATH-500) and `minerva_math` (subsets), `Final Answer: The final answer is X.`",
-        ),
+        # The embedded default: chat turns with a template, else `Q:`/`A:` with the instruction;
+        # `\nQ:` because a base model answering it goes on to invent the next question.
+        Preset("default", REAL_TASKS + SYNTHETIC_TASKS, ("\nQ:",)),
+        # Zero-shot instruct evaluation: question, then the task's instruction, in the user turn.
+        Preset("chat", REAL_TASKS, ()),
+        # lm-eval `gsm8k`: 5 seeded train shots, `Question:`/`Answer:` (gsm8k.yaml `until`).
+        Preset("gsm8k", ("gsm8k",), ("Question:", "</s>", "<|im_end|>")),
+        # lm-eval `gsm8k_cot`: 8 fixed chain-of-thought exemplars, `Q:`/`A:` (gsm8k-cot.yaml `until`).
+        Preset("gsm8k_cot", ("gsm8k",), ("Q:", "</s>", "<|im_end|>")),
+        # lm-eval `minerva_math` / `minerva_math500`: 4 fixed exemplars (minerva_math_algebra.yaml `until`).
+        Preset("minerva_math", ("math",), ("Problem:",)),
     )
 }
 
