@@ -3,7 +3,7 @@
 A completion ends at its first stop: a stop token (the tokenizer's eos, every id
 in the model's `generation_config.eos_token_id`, the chat template's end-of-turn
 token such as ChatML's `<|im_end|>`) or the token that completes a user stop
-string (`rollout.stop`). The stop is part of the completion (it is what the
+string (`rollout.stop` and the prompt preset's stops). The stop is part of the completion (it is what the
 policy chose, so it is trained on); everything after it is padding, never
 attended to or trained on, whatever its id (Qwen base tokenizers pad with eos).
 """

@@ -13,6 +13,7 @@ from bench.rollout import Sampling
 from evaluators.passk import default_ks
 from evaluators.tasks import get_task
 from evaluators.tasks.selection import ALL, check_count
+from evaluators.tasks.presets import preset_for
 
 
 class ConfigError(ValueError):
@@ -66,15 +67,27 @@ def check_config(cfg: DictConfig) -> None:
     problems_error = check_count(cfg.eval.problems)
     if problems_error:
         raise ConfigError(f"eval.problems {problems_error}")
+    check_prompt(cfg)
+
+
+def check_prompt(cfg: DictConfig) -> None:
+    """The prompt preset must fit the dataset (minerva_math is a MATH prompt, not a GSM8K one)."""
+    try:
+        preset_for(cfg.dataset.name, cfg.dataset.prompt)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def build_task(cfg: DictConfig):
+    check_prompt(cfg)  # training builds the task before the rest of check_config runs
     options = dict(cfg.dataset.options)
     if cfg.dataset.path is not None:
         options["path"] = cfg.dataset.path
     if cfg.dataset.name.endswith("_synth"):
         options["difficulty"] = cfg.dataset.difficulty
         options.setdefault("test_size", max(cfg.eval.problems, 500) if cfg.eval.problems != ALL else 500)
+    else:
+        options["prompt"] = cfg.dataset.prompt  # the synthetic twins have only the default, which check_prompt enforces
     return get_task(cfg.dataset.name, **options)
 
 
@@ -98,9 +111,15 @@ def build_algorithm(cfg: DictConfig, ctx: TrainContext) -> Algorithm:
     return algorithm_cls(OmegaConf.to_object(cfg.algorithm), ctx)
 
 
+def stop_strings(cfg: DictConfig) -> tuple[str, ...]:
+    """`rollout.stop`, then the prompt preset's stop sequences (a few-shot model's next question is never scored)."""
+    preset = preset_for(cfg.dataset.name, cfg.dataset.prompt).stops_for(cfg.dataset.name)
+    return tuple(dict.fromkeys([*cfg.rollout.stop, *preset]))
+
+
 def rollout_sampling(cfg: DictConfig) -> Sampling:
-    return Sampling(cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.max_new_tokens, tuple(cfg.rollout.stop))
+    return Sampling(cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.max_new_tokens, stop_strings(cfg))
 
 
 def eval_sampling(cfg: DictConfig) -> Sampling:
-    return Sampling(cfg.eval.temperature, cfg.eval.top_p, cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens, tuple(cfg.rollout.stop))
+    return Sampling(cfg.eval.temperature, cfg.eval.top_p, cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens, stop_strings(cfg))

@@ -106,6 +106,7 @@ class DatasetConfig:
     name: str = MISSING  # registered task name
     difficulty: str = "easy"  # synthetic tasks: easy | hard
     path: str | None = None  # real tasks: local jsonl/parquet in the hub schema
+    prompt: str = "default"  # prompt preset: default | chat | gsm8k | gsm8k_cot | minerva_math (README "Prompt presets"); its stop strings join rollout.stop
     base_task: str = "${.name}"  # synthetic task whose easy demos pre-train the tiny base for this dataset
     options: dict[str, Any] = field(default_factory=dict)  # extra task constructor options
 

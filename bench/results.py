@@ -40,6 +40,7 @@ def write_results(
     report = {
         "algorithm": label,
         "dataset": task.name,
+        "prompt": cfg.dataset.prompt,  # the prompt preset (README "Prompt presets"): which published setup the numbers sit next to
         "seed": cfg.seed,
         "results": {task.name: result.metrics},
         "base_results": {task.name: base.metrics} if base else None,

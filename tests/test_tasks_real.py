@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluators.grading.gsm8k import INSTRUCTION
 from evaluators.tasks import get_task
 from evaluators.tasks.loading import DatasetUnavailableError, load_rows
 from evaluators.tasks.selection import select_problems
@@ -68,7 +69,7 @@ def test_gsm8k_few_shot_uses_the_first_train_examples() -> None:
     train = [json.loads(line) for line in (FIXTURES / "gsm8k" / "train.jsonl").read_text().splitlines()]
     assert prompt.index(train[0]["question"]) < prompt.index(train[1]["question"]) < prompt.index(example.prompt)
     assert train[0]["answer"] in prompt
-    assert prompt.endswith(f"Q: {example.prompt}\nA: ")
+    assert prompt.endswith(f"Q: {example.prompt}\n{INSTRUCTION}\nA: ")
 
 
 def test_math500_loads_and_skips_the_row_without_answer(caplog: pytest.LogCaptureFixture) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from evaluators.grading import gsm8k
 from evaluators.tasks import register_task
-from evaluators.tasks.prompting import build_prompt
+from evaluators.tasks.prompting import synthetic_prompt
 from evaluators.tasks.synthetic import generate_split
 from evaluators.types import Example, Score
 
@@ -65,7 +65,7 @@ class GSM8KSynth:
         )
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
-        return build_prompt(example.prompt, gsm8k.INSTRUCTION, tokenizer)
+        return synthetic_prompt(example.prompt, gsm8k.INSTRUCTION, tokenizer)
 
     def format_demo(self, example: Example) -> str:
         return example.demo or ""

@@ -3,7 +3,8 @@
 The prompt shows every context paragraph (title, then its sentences) and then the
 question; the demo is the supporting-fact sentences followed by `Answer: <answer>`,
 the line the grader reads. The hub has no labelled test split, so our `test` is the
-hub's `validation` (as in the papers that report HotpotQA).
+hub's `validation` (as in the papers that report HotpotQA). `prompt` picks the
+preset: `default` or `chat`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from evaluators.grading import hotpotqa as hotpotqa_grading
 from evaluators.tasks import register_task
 from evaluators.tasks.loading import HubDataset, MalformedRow, Row, check_few_shot, require_text, to_examples
-from evaluators.tasks.prompting import build_prompt
+from evaluators.tasks.presets import fixed_shots_refuse_few_shot, preset_for
+from evaluators.tasks.prompting import build_prompt, chat_prompt
 from evaluators.types import Example, Score
 
 SOURCE = HubDataset("hotpotqa/hotpot_qa", "distractor", {"train": "train", "test": "validation"})
@@ -77,14 +79,17 @@ class HotpotQA:
     revision: str | None = None  # hub revision (commit, tag or branch)
     limit: int | None = None  # first N rows of each split
     few_shot: int = 0  # first k train examples shown before each question
+    prompt: str = "default"  # preset: default | chat (evaluators/tasks/presets.py)
     name: str = "hotpotqa"
-    version: str = "1"
+    version: str = "2"  # 2: the plain default prompt carries the instruction
     # per split: (row id, reason) of each malformed row that load() skipped
     skipped: dict[str, list[tuple[str, str]]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _shots: list[tuple[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_few_shot(self.name, self.few_shot, "train" in SOURCE.splits)
+        preset_for(self.name, self.prompt)
+        fixed_shots_refuse_few_shot(self.name, self.prompt, self.few_shot)
 
     def load(self, split: str) -> list[Example]:
         examples, self.skipped[split] = self._examples(split, self.limit)
@@ -95,6 +100,8 @@ class HotpotQA:
         return to_examples(rows, to_example, lambda row, i: row_id(row, i, split), where=f"{self.name}/{split}")
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
+        if self.prompt == "chat":
+            return chat_prompt(example.prompt, hotpotqa_grading.INSTRUCTION, tokenizer)
         if self._shots is None:
             shots = self._examples("train", self.few_shot)[0] if self.few_shot else []
             self._shots = [(shot.prompt, self.format_demo(shot)) for shot in shots]

@@ -19,7 +19,7 @@ from typing import Any
 from evaluators.grading import hotpotqa as hotpotqa_grading
 from evaluators.tasks import hotpotqa as hotpotqa_task
 from evaluators.tasks import register_task
-from evaluators.tasks.prompting import build_prompt
+from evaluators.tasks.prompting import synthetic_prompt
 from evaluators.tasks.synthetic import generate_split
 from evaluators.types import Example, Score
 
@@ -115,7 +115,7 @@ class HotpotQASynth:
         )
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
-        return build_prompt(example.prompt, hotpotqa_grading.INSTRUCTION, tokenizer)
+        return synthetic_prompt(example.prompt, hotpotqa_grading.INSTRUCTION, tokenizer)
 
     def format_demo(self, example: Example) -> str:
         return example.demo or ""

@@ -4,6 +4,7 @@ Default: `HuggingFaceH4/MATH-500` (test only; its `answer` field is the gold).
 With `subsets`, the full set from `EleutherAI/hendrycks_math` (one config per
 subject, train and test; the gold is the last `\\boxed{}` of the solution, since
 `hendrycks/competition_math` was taken down). The demo is the solution.
+`prompt` picks the preset: `default`, `chat`, or lm-eval's `minerva_math` (4-shot).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 from evaluators.grading import math as math_grading
 from evaluators.tasks import register_task
 from evaluators.tasks.loading import HubDataset, MalformedRow, Row, check_few_shot, require_text, to_examples
-from evaluators.tasks.prompting import build_prompt
+from evaluators.tasks.minerva_math import minerva_demo, minerva_prompt, minerva_score
+from evaluators.tasks.presets import fixed_shots_refuse_few_shot, preset_for
+from evaluators.tasks.prompting import build_prompt, chat_prompt
 from evaluators.types import Example, Score
 
 MATH500 = HubDataset("HuggingFaceH4/MATH-500", None, {"test": "test"})
@@ -67,9 +70,10 @@ class MATH:
     revision: str | None = None  # hub revision (commit, tag or branch)
     limit: int | None = None  # first N rows of each split (of each subject)
     few_shot: int = 0  # first k train examples shown before each question (needs subsets)
+    prompt: str = "default"  # preset: default | chat | minerva_math (evaluators/tasks/presets.py)
     grading: str = "lighteval"  # lighteval: math-verify over the whole completion, boxed first | boxed: the last \\boxed{} only
     name: str = "math"
-    version: str = "2"  # 2: lighteval grading by default
+    version: str = "2"  # 2: the plain default prompt carries the instruction; lighteval grading by default
     # per split: (row id, reason) of each malformed row that load() skipped
     skipped: dict[str, list[tuple[str, str]]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _shots: list[tuple[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -86,6 +90,8 @@ class MATH:
         check_few_shot(self.name, self.few_shot, self.subsets is not None)
         if self.grading not in math_grading.GRADING_MODES:
             raise ValueError(f"math: grading must be one of {', '.join(math_grading.GRADING_MODES)}; got {self.grading!r}")
+        preset_for(self.name, self.prompt)
+        fixed_shots_refuse_few_shot(self.name, self.prompt, self.few_shot)
 
     def load(self, split: str) -> list[Example]:
         examples, self.skipped[split] = self._examples(split, self.limit)
@@ -108,13 +114,21 @@ class MATH:
         return examples, skipped
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
+        if self.prompt == "minerva_math":
+            return minerva_prompt(example.prompt)
+        if self.prompt == "chat":
+            return chat_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer)
         if self._shots is None:
             shots = self._examples("train", self.few_shot)[0][: self.few_shot] if self.few_shot else []
             self._shots = [(shot.prompt, self.format_demo(shot)) for shot in shots]
         return build_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer, self._shots)
 
     def format_demo(self, example: Example) -> str:
+        if self.prompt == "minerva_math":
+            return minerva_demo(example)
         return example.demo or ""
 
     def score(self, completion: str, gold: str) -> Score:
+        if self.prompt == "minerva_math":
+            return minerva_score(completion, gold)
         return math_grading.score(completion, gold, grading=self.grading)

@@ -25,7 +25,7 @@ from typing import Any
 from evaluators.grading import math as math_grading
 from evaluators.tasks import math as math_task
 from evaluators.tasks import register_task
-from evaluators.tasks.prompting import build_prompt
+from evaluators.tasks.prompting import synthetic_prompt
 from evaluators.tasks.synthetic import generate_split
 from evaluators.types import Example, Score
 
@@ -190,7 +190,7 @@ class MATHSynth:
         )
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
-        return build_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer)
+        return synthetic_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer)
 
     def format_demo(self, example: Example) -> str:
         return example.demo or ""
