@@ -24,6 +24,7 @@ class Session:
     device: torch.device
     task: object
     problems: list[Example]  # the held-out evaluation problems
+    split_size: int  # problems in the whole test split (`problems` is its first eval.problems)
     model: torch.nn.Module
     tokenizer: object
     engine: Engine
@@ -53,10 +54,11 @@ def open_session(cfg: DictConfig, task=None) -> Session:
     device = build.resolve_device(cfg.device)
     seed_everything(cfg.seed)
     task = task or build.build_task(cfg)
-    problems = task.load("test")[: cfg.eval.problems]
+    test_split = task.load("test")
+    problems = test_split[: cfg.eval.problems]
     model, tokenizer = load_policy(cfg.model, device)
     model.train()
     engine = build_engine(cfg.rollout, model, tokenizer, device)
-    return Session(cfg, device, task, problems, model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg))
+    return Session(cfg, device, task, problems, len(test_split), model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg))
 
 
