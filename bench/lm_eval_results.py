@@ -47,6 +47,9 @@ def lm_eval_results(report: dict, task, samples: Sequence[dict], split_size: int
         "max_gen_toks": sampling["max_new_tokens"],
     }
     few_shot = getattr(task, "few_shot", 0)
+    filters = sorted({key.partition(",")[2] for key in metrics})
+    model = report["config"]["model"]
+    model_name = model.get("path") or model["name"]
     return {
         "results": {name: {"alias": name, "name": name, "sample_len": report["n-problems"], **without_nan(metrics)}},
         "group_subtasks": {name: []},
@@ -59,7 +62,7 @@ def lm_eval_results(report: dict, task, samples: Sequence[dict], split_size: int
                 "repeats": n,  # lm-eval's samples per document
                 "generation_kwargs": gen_kwargs,
                 "metric_list": [{"metric": m, "aggregation": "mean", "higher_is_better": h} for m, h in higher_is_better.items()],
-                "filter_list": [{"name": primary}],
+                "filter_list": [{"name": f} for f in filters],
                 "dataset": report["config"]["dataset"],
                 "metadata": {"version": report["task"]["version"], "k": report["k"]},
             }
@@ -69,8 +72,9 @@ def lm_eval_results(report: dict, task, samples: Sequence[dict], split_size: int
         "higher_is_better": {name: higher_is_better},
         "n-samples": {name: {"original": split_size, "effective": report["n-problems"]}},
         "config": {
-            "model": report["algorithm"],
-            "model_args": report["config"]["model"],
+            "model": model_name,
+            "model_args": model,
+            "label": report["algorithm"],  # what eval.json calls the policy: a training run's algorithm
             "device": report["device"],
             "limit": report["n-problems"],
             "bootstrap_iters": 0,  # stderrs are analytic: sd over problems / sqrt(P)
@@ -84,7 +88,7 @@ def lm_eval_results(report: dict, task, samples: Sequence[dict], split_size: int
         "date": datetime.datetime.fromisoformat(report["date"]).timestamp(),  # lm-eval: a UNIX time
         "transformers_version": report["versions"].get("transformers"),
         "package_versions": report["versions"],
-        "model_name": report["algorithm"],
+        "model_name": model_name,
     }
 
 

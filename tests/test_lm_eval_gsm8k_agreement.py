@@ -150,16 +150,25 @@ def punctuation_in_run(v: Verdict) -> bool:
     return v.ours.correct and v.lm_prediction != "[invalid]" and (core == "" or numeral_value(core) == Decimal(v.gold))
 
 
+def agrees_once_rewritten(v: Verdict, pattern: str, replacement: str) -> bool:
+    """Our verdict on the completion rewritten so that the suspect text is gone equals lm-eval's
+    (the rewrites change nothing lm-eval's `[0-9]`-based regexes read)."""
+    rewritten = re.sub(pattern, replacement, v.completion)
+    return rewritten != v.completion and gsm8k.score(rewritten, f"#### {v.gold}", v.mode).correct == v.lm_correct
+
+
 def minus_space_digit(v: Verdict) -> bool:
-    return re.search(r"-\s[0-9]", v.completion) is not None
+    return agrees_once_rewritten(v, r"-(?=\s[0-9])", " ")
 
 
 def non_ascii_digit(v: Verdict) -> bool:
-    return any(unicodedata.category(ch) == "Nd" and not ch.isascii() for ch in v.completion)
+    digits = "".join({ch for ch in v.completion if unicodedata.category(ch) == "Nd" and not ch.isascii()})
+    return bool(digits) and agrees_once_rewritten(v, f"[{re.escape(digits)}]", "x")
 
 
 def dotted_run(v: Verdict) -> bool:
-    return v.mode == "flexible" and re.fullmatch(r"[0-9]+(?:\.[0-9]+){2,}", v.lm_prediction) is not None
+    run = re.fullmatch(r"[0-9]+(?:\.[0-9]+){2,}", v.lm_prediction)
+    return v.mode == "flexible" and run is not None and v.ours.extracted == gsm8k.canonical_number("." + v.lm_prediction.rsplit(".", 1)[1])
 
 
 # Every way our verdict may differ from lm-eval's, first match wins.
@@ -251,7 +260,7 @@ def test_strict_and_flexible_verdicts_agree_with_lm_eval_item_by_item(gsm8k_synt
         for (completion, gold), lm in zip(items, lm_eval_gsm8k(items, tmp_path), strict=True)
         for mode in FILTERS
     ]
-    assert sum(v.lm_correct for v in verdicts) >= 200, "too few correct items to compare"
+    assert sum(v.lm_correct for v in verdicts) >= 100, "too few correct items to compare"
     unexplained, used = [], Counter()
     for v in verdicts:
         if v.ours.correct == v.lm_correct:

@@ -47,6 +47,7 @@ def test_results_lm_eval_restates_eval_json_in_lm_evals_schema(gsm8k_synth_eval)
     assert row["mean@4,flexible-extract"] == pytest.approx(np.mean(flexible))
     assert row["mean@4_stderr,flexible-extract"] == pytest.approx(np.std(flexible, ddof=1) / np.sqrt(len(flexible)))
     assert "mean@4,strict-match" in row and "mean@4,none" not in row
+    assert [f["name"] for f in lm["configs"][TASK]["filter_list"]] == ["flexible-extract", "strict-match"]
 
 
 def test_a_missing_stderr_is_lm_evals_n_a(gsm8k_synth_eval):
@@ -76,3 +77,23 @@ def test_lm_evals_make_table_shows_our_values_and_stderrs(gsm8k_synth_eval):
         assert shown[("strict-match", metric)] == ("↑", f"{ours[metric]:.4f}", f"{ours[metric + '_stderr']:.4f}"), metric
     assert ("flexible-extract", "mean@4") in shown
     assert len(rows) == len(ours) // 2 + 1
+
+
+def test_math_secondary_columns_hendrycks_and_timeouts_lower_is_better(gsm8k_synth_eval):
+    from evaluators.grading import math as math_grading
+
+    problems = {"\\frac{1}{2}": ["so \\boxed{\\frac{1}{2}}", "so \\boxed{2/4}"], "3": ["no box", "\\boxed{3}"]}
+    samples, results = [], []
+    for index, (gold, completions) in enumerate(problems.items()):
+        scores = [math_grading.score(c, gold) for c in completions]
+        samples.append({"extra": [s.extra for s in scores]})
+        results.append(ProblemResult(str(index), [s.correct for s in scores], [s.extracted for s in scores]))
+    report = read(gsm8k_synth_eval, "eval.json")
+    metrics = summarize(results, [1, 2])
+    report.update(dataset="math", n=2, k=[1, 2], results={"math": metrics}, higher_is_better={"math": {k: True for k in metrics if not k.endswith("_stderr")}})
+    lm = lm_eval_results(report, object(), samples, split_size=500)
+    row = lm["results"]["math"]
+    assert row["pass@1,none"] == pytest.approx(0.75)  # math-verify: 1/2 = 2/4
+    assert row["hendrycks,none"] == pytest.approx(0.5)  # the string match misses 2/4 and the unboxed answer
+    assert row["timeout,none"] == 0.0 and "timeout_stderr,none" in row
+    assert lm["higher_is_better"]["math"]["timeout"] is False and lm["higher_is_better"]["math"]["hendrycks"] is True
