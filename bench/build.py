@@ -12,6 +12,7 @@ from bench.preflight import unknown_keys
 from bench.rollout import Sampling
 from evaluators.passk import default_ks
 from evaluators.tasks import get_task
+from evaluators.tasks.selection import ALL, check_count
 
 
 class ConfigError(ValueError):
@@ -62,8 +63,9 @@ def check_config(cfg: DictConfig) -> None:
     buffer = OmegaConf.select(cfg, "algorithm.overlong_buffer", default=0)
     if not 0 <= buffer < cfg.rollout.max_new_tokens:
         raise ConfigError(f"algorithm.overlong_buffer ({buffer}) must be in [0, rollout.max_new_tokens = {cfg.rollout.max_new_tokens})")
-    if cfg.eval.problems < 1:
-        raise ConfigError("eval.problems must be >= 1")
+    problems_error = check_count(cfg.eval.problems)
+    if problems_error:
+        raise ConfigError(f"eval.problems {problems_error}")
 
 
 def build_task(cfg: DictConfig):
@@ -72,7 +74,7 @@ def build_task(cfg: DictConfig):
         options["path"] = cfg.dataset.path
     if cfg.dataset.name.endswith("_synth"):
         options["difficulty"] = cfg.dataset.difficulty
-        options.setdefault("test_size", max(cfg.eval.problems, 500))
+        options.setdefault("test_size", max(cfg.eval.problems, 500) if cfg.eval.problems != ALL else 500)
     return get_task(cfg.dataset.name, **options)
 
 

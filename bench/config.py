@@ -66,7 +66,8 @@ class RolloutConfig:
 @dataclass
 class EvalConfig:
     n: int = 64  # samples per test problem
-    problems: int = 200  # held-out test problems
+    problems: Any = 200  # held-out test problems: a count or "all" (a partial multi-subject set is a seeded sample)
+    problem_seed: int = 0  # which problems that sample holds (the same for every run and seed)
     k: list[int] | None = None  # pass@k / maj@k list (null = 1, 2, 4, ... n)
     temperature: float = 1.0  # sampling temperature at evaluation
     top_p: float = 1.0  # nucleus sampling mass at evaluation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.progress import progress_bar
 from bench.rollout import Engine, Sampling
 from evaluators.passk import ProblemResult, summarize
 from evaluators.types import Example
@@ -22,7 +23,13 @@ def evaluate(engine: Engine, task, tokenizer, problems: list[Example], n: int, k
     and a trained policy are compared on identical draws.
     """
     prompts = [task.format_prompt(example, tokenizer) for example in problems]
-    generation = engine.generate(prompts, n, sampling, seed)
+    with progress_bar(total=len(problems), desc="eval", unit="problem") as bar:
+
+        def advance(done: int) -> None:
+            bar.update(done)
+            bar.set_postfix(samples_s=f"{bar.n * n / max(bar.format_dict['elapsed'], 1e-9):.0f}")
+
+        generation = engine.generate(prompts, n, sampling, seed, on_prompts_done=advance)
     results, samples = [], []
     for j, example in enumerate(problems):
         texts = generation.texts[j * n : (j + 1) * n]

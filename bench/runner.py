@@ -11,7 +11,6 @@ from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
-from tqdm import tqdm
 
 from algorithms.base import Algorithm
 from algorithms.context import TrainContext
@@ -19,6 +18,7 @@ from bench import build
 from bench.checkpoint import latest_checkpoint, load_trainer_state, load_weights, restore_rng, save_checkpoint, step_of
 from bench.rollout import Sampling
 from bench.generation_rounds import GroupGenerator, group_sampling
+from bench.progress import progress_bar
 from bench.sampler import PromptSampler
 from bench.session import Session, open_session
 from bench.tracking import MetricsLog
@@ -39,7 +39,7 @@ class Runner:
     def train(self, start_step: int = 0) -> None:
         """Run steps `start_step + 1 .. train.steps`; a non-finite loss or weight stops the run, checkpoints intact."""
         train = self.session.cfg.train
-        bar = tqdm(range(start_step, train.steps), initial=start_step, total=train.steps, desc="train", dynamic_ncols=True)
+        bar = progress_bar(range(start_step, train.steps), initial=start_step, total=train.steps, desc="train")
         for step in bar:
             try:
                 metrics = self.step(step)

@@ -13,6 +13,7 @@ from bench import build
 from bench.evaluate import EvalResult, evaluate
 from bench.models import load_policy
 from bench.rollout import Engine, Sampling, build_engine
+from evaluators.tasks.selection import select_problems
 from evaluators.types import Example
 
 EVAL_SEED_OFFSET = 7_919  # evaluation draws never share a stream with training rollouts
@@ -24,7 +25,7 @@ class Session:
     device: torch.device
     task: object
     problems: list[Example]  # the held-out evaluation problems
-    split_size: int  # problems in the whole test split (`problems` is its first eval.problems)
+    split_size: int  # problems in the whole test split (`problems` are eval.problems of them)
     model: torch.nn.Module
     tokenizer: object
     engine: Engine
@@ -55,7 +56,7 @@ def open_session(cfg: DictConfig, task=None) -> Session:
     seed_everything(cfg.seed)
     task = task or build.build_task(cfg)
     test_split = task.load("test")
-    problems = test_split[: cfg.eval.problems]
+    problems = select_problems(test_split, cfg.eval.problems, cfg.eval.problem_seed)
     model, tokenizer = load_policy(cfg.model, device)
     model.train()
     engine = build_engine(cfg.rollout, model, tokenizer, device)

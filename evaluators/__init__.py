@@ -8,7 +8,8 @@ Stable public API:
 `answer`, HotpotQA `answer`).
 """
 
-from evaluators.passk import maj_at_k, pass_at_k
+from evaluators.majority import maj_at_k
+from evaluators.passk import pass_at_k
 from evaluators.tasks import get_task, task_names
 from evaluators.types import Example, Score, Task
 

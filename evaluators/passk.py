@@ -1,4 +1,4 @@
-"""Sample-based metrics over problems: unbiased pass@k, maj@k, mean@n, with SEs.
+"""Sample-based metrics over problems: unbiased pass@k, exact maj@k, mean@n, with SEs.
 
 The problem is the statistical unit: every metric is a mean of per-problem scores
 and its standard error is sd(per-problem scores, ddof=1) / sqrt(P).
@@ -6,13 +6,13 @@ and its standard error is sd(per-problem scores, ddof=1) / sqrt(P).
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from evaluators.majority import maj_at_ks
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -27,52 +27,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
-
-
-def maj_at_k(
-    answers: Sequence[str | None],
-    correct: Sequence[bool],
-    k: int,
-    *,
-    max_subsets: int = 2000,
-    seed: int = 0,
-) -> float:
-    """Probability that a majority vote over k of the n samples is correct.
-
-    Votes are canonical extracted answers; None abstains (a subset where everyone
-    abstains is wrong). Ties go to the answer whose first vote comes earliest in
-    sample order. Averaged exactly over all size-k subsets when there are at most
-    `max_subsets` of them, else over `max_subsets` subsets drawn without
-    replacement by a private seeded generator.
-    """
-    n = len(answers)
-    if len(correct) != n:
-        raise ValueError("answers and correct must have one entry per sample")
-    if not 1 <= k <= n:
-        raise ValueError(f"maj@{k} needs at least k samples per problem, got n={n}")
-    answer_is_correct = {a: bool(ok) for a, ok in zip(answers, correct) if a is not None and ok}
-    if not answer_is_correct:
-        return 0.0
-    if math.comb(n, k) <= max_subsets:
-        subsets = itertools.combinations(range(n), k)
-    else:
-        rng = np.random.default_rng(seed)
-        subsets = (np.sort(rng.choice(n, size=k, replace=False)) for _ in range(max_subsets))
-    wins = total = 0
-    for subset in subsets:
-        voted = majority_vote([answers[i] for i in subset])
-        wins += voted is not None and answer_is_correct.get(voted, False)
-        total += 1
-    return wins / total
-
-
-def majority_vote(answers: Sequence[str | None]) -> str | None:
-    """Most frequent non-None answer; ties to the earliest first occurrence."""
-    counts = Counter(a for a in answers if a is not None)
-    if not counts:
-        return None
-    best = max(counts.values())
-    return next(a for a in answers if a is not None and counts[a] == best)
 
 
 @dataclass(frozen=True)
@@ -112,6 +66,7 @@ def summarize(problems: Sequence[ProblemResult], ks: Sequence[int]) -> dict[str,
     put(f"mean@{n}", [float(np.mean(p.correct)) for p in problems])
     for k in ks:
         put(f"pass@{k}", [pass_at_k(n, sum(p.correct), k) for p in problems])
-    for k in ks:
-        put(f"maj@{k}", [maj_at_k(p.answers, p.correct, k) for p in problems])
+    per_problem_maj = [maj_at_ks(p.answers, p.correct, ks) for p in problems]
+    for i, k in enumerate(ks):
+        put(f"maj@{k}", [maj[i] for maj in per_problem_maj])
     return metrics

@@ -75,3 +75,10 @@ def test_cross_field_rules_are_checked_before_work():
         check_config(compose_config(["rollout.prompts_per_step=6", "train.mini_batch_prompts=4"]))
     with pytest.raises(ConfigError, match="eval.k"):
         check_config(compose_config(["eval.n=4", "eval.k=[1,8]"]))
+
+
+@pytest.mark.parametrize("problems", ["0", "most", "-3"])
+def test_eval_problems_is_a_count_or_all(problems):
+    check_config(compose_config(["eval.problems=all"]))
+    with pytest.raises(ConfigError, match="eval.problems must be an integer >= 1 or 'all'"):
+        check_config(compose_config([f"eval.problems={problems}"]))

@@ -65,3 +65,22 @@ def test_gold_without_marker_is_an_error() -> None:
 def test_unknown_mode_is_an_error() -> None:
     with pytest.raises(ValueError, match="strict"):
         score("#### 18", GOLD_18, mode="lenient")
+
+
+@pytest.mark.timeout(20)  # the old Fraction(Decimal(...)) path took ~58 s here, then raised
+def test_a_megabyte_digit_run_scores_without_crashing() -> None:
+    digits = "7" * (1 << 20)
+    completion = f"Let me count: {digits}\n#### {digits}"
+    strict = score(completion, f"#### {digits}")
+    assert strict.correct and strict.extra == {"strict": True, "flexible": True}
+    assert not score(completion, "#### 18", mode="flexible").correct
+    assert canonical_number("-000" + digits + ".5000") == "-" + digits + ".5"
+
+
+LONG = "9" * 5000  # over Python's 4,300-digit int/str limit
+
+
+@pytest.mark.parametrize(("a", "b"), [(LONG, LONG + ".0"), ("00" + LONG, "$" + LONG + "."), ("0." + LONG + "0", "." + LONG)])
+def test_equal_values_have_one_spelling_past_the_int_digit_limit(a: str, b: str) -> None:
+    assert canonical_number(a) == canonical_number(b) is not None
+    assert score(f"#### {a}", f"#### {b}").correct

@@ -57,7 +57,8 @@ def test_exact_match_and_f1(prediction: str, gold: str | list[str], em: bool, f1
     ("completion", "answer"),
     [
         ("The band formed in Liverpool.\nAnswer: The Beatles.", "The Beatles"),
-        ("Answer: first guess\nHmm, no.\nFinal answer: Yes", "Yes"),  # last marker, any case
+        ("ANSWER: Paris\n\nQuestion: Where is Rome?\nAnswer: Italy", "Paris"),  # first marker, any case:
+        # an invented next question and its answer do not override the real answer
         ("answer:\n\n  Paris  \nbecause it is the capital", "Paris"),  # first line after the marker
         ("Reasoning here.\n\nParis.\n", "Paris"),  # no marker: last non-empty line
         ("Answer:", None),

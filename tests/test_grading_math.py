@@ -75,6 +75,39 @@ def test_golden(answer: str, gold: str, math_verify: bool, hendrycks: bool) -> N
     assert result.extra["timeout"] is False
 
 
+# (completion, gold, lighteval verdict, boxed verdict): lighteval reads the whole completion
+WHOLE_COMPLETION = [
+    ("So the answer is $\\frac{1}{2}$.", "0.5", True, False),  # unboxed LaTeX answer
+    ("The final answer is $7$. I hope it is correct.", "7", True, False),  # Minerva's answer line
+    ("First $3$, then $4$, so \\boxed{5}.", "5", True, True),  # the box comes first
+    ("\\boxed{5} is wrong; it is $6$.", "5", True, True),  # ... even before a later LaTeX answer
+    ("We get \\boxed{3} then \\boxed{5}", "5", False, True),  # math-verify reads both boxes as the set {3, 5}
+    ("no math here, just 42", "42", False, False),  # plain-expression extraction (sympy eval) is never used
+    ("", "1", False, False),
+]
+
+
+@pytest.mark.parametrize(("completion", "gold", "lighteval", "boxed"), WHOLE_COMPLETION)
+def test_lighteval_grading_reads_the_whole_completion_boxed_first(completion: str, gold: str, lighteval: bool, boxed: bool) -> None:
+    whole = score(completion, gold, grading="lighteval")
+    assert (whole.correct, score(completion, gold, grading="boxed").correct) == (lighteval, boxed)
+    assert whole.reward == float(lighteval) and whole.extra["timeout"] is False
+    assert (whole.extracted is None) == (completion in ("", "no math here, just 42"))
+
+
+def test_lighteval_grading_extracts_the_canonical_answer_for_voting() -> None:
+    assert score("So it is $\\dfrac{1}{2}$.", "\\frac{1}{2}", grading="lighteval").extracted == "\\frac{1}{2}"
+
+
+def test_the_math_task_grades_like_lighteval_unless_told_boxed() -> None:
+    from evaluators.tasks import get_task
+
+    assert get_task("math").score("Thus $x = 12$.", "12").correct
+    assert not get_task("math", grading="boxed").score("Thus $x = 12$.", "12").correct
+    with pytest.raises(ValueError, match="grading must be one of lighteval, boxed"):
+        get_task("math", grading="strict")
+
+
 def test_no_boxed_answer_is_wrong_and_abstains() -> None:
     result = score("The answer is 5.", "5")
     assert (result.reward, result.correct, result.extracted) == (0.0, False, None)
@@ -148,12 +181,14 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("name", list(HOSTILE))
-def test_hostile_input_is_wrong_and_fast(name: str, warm: None, tmp_path) -> None:
+@pytest.mark.parametrize("grading", math_grading.GRADING_MODES)
+@pytest.mark.parametrize("name", [*HOSTILE, "python code, unboxed"])
+def test_hostile_input_is_wrong_and_fast(name: str, grading: str, warm: None, tmp_path) -> None:
     marker = tmp_path / "pwned"
     timeout_s = 2.0
     started = time.monotonic()
-    result = score(HOSTILE[name].replace("{marker}", str(marker)), "5", timeout_s=timeout_s)
+    text = HOSTILE.get(name, "__import__('os').system('touch {marker}')")
+    result = score(text.replace("{marker}", str(marker)), "5", timeout_s=timeout_s, grading=grading)
     assert time.monotonic() - started < timeout_s + 1.0
     assert not result.correct and result.reward == 0.0
     assert not marker.exists()
@@ -165,6 +200,15 @@ def test_slow_item_is_recorded_as_timeout(warm: None) -> None:
     assert time.monotonic() - started < 1.5
     assert result.extra["timeout"] is True and not result.correct
     assert score("\\boxed{2}", "2").correct  # a fresh child replaces the killed one
+
+
+def test_a_repeated_timeout_costs_its_timeout_once(warm: None) -> None:
+    tower = "\\boxed{9^{9^{9^{9^9}}}}"
+    assert score(tower, "5", timeout_s=0.5).extra["timeout"] is True
+    started = time.monotonic()
+    again = score(tower, "5", timeout_s=30.0)  # would run for the full 30 s if asked again
+    assert time.monotonic() - started < 0.5
+    assert again.extra["timeout"] is True and not again.correct
 
 
 def test_a_repeated_answer_is_graded_once(monkeypatch) -> None:

@@ -25,7 +25,7 @@ def test_every_grader_reproduces_its_frozen_scores() -> None:
         # strict extraction never finds `#### N`: golds stop parsing, every gsm8k item raises
         ("    match = _STRICT.search(completion)\n", "    match = None  # broken on purpose\n"),
         # equal numbers compare unequal: only the verdicts move
-        ("    return x is not None and x == y\n", "    return x is not None and x != y  # broken on purpose\n"),
+        ("    return x is not None and x == canonical_number(b)\n", "    return x is not None and x != canonical_number(b)  # broken on purpose\n"),
     ],
     ids=["strict-extraction-broken", "comparison-flipped"],
 )

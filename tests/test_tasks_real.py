@@ -14,6 +14,7 @@ import pytest
 
 from evaluators.tasks import get_task
 from evaluators.tasks.loading import DatasetUnavailableError, load_rows
+from evaluators.tasks.selection import select_problems
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -107,6 +108,35 @@ def test_hendrycks_subsets_take_the_gold_from_the_last_box(tmp_path: Path) -> No
     assert task.skipped["test"] == [("algebra/test-1", "solution has no \\boxed{} answer")]
     with pytest.raises(ValueError, match="subsets"):
         get_task("math", subsets=["calculus"])
+
+
+def _hendrycks_subjects(tmp_path: Path, rows_per_subject: int) -> Path:
+    for subject in ("algebra", "geometry", "number_theory"):
+        (tmp_path / subject).mkdir()
+        rows = [{"problem": f"{subject} {i}", "type": subject, "solution": f"$\\boxed{{{i}}}$"} for i in range(rows_per_subject)]
+        (tmp_path / subject / "test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return tmp_path
+
+
+def test_a_partial_multi_subject_test_set_is_a_seeded_sample_across_subjects(tmp_path: Path) -> None:
+    task = get_task("math", subsets=["algebra", "geometry", "number_theory"], path=str(_hendrycks_subjects(tmp_path, 10)))
+    examples = task.load("test")
+    assert [e.meta["subject"] for e in examples[:11]] == ["algebra"] * 10 + ["geometry"]  # concatenated by subject
+    chosen = select_problems(examples, 9, seed=0)
+    assert len(chosen) == 9 and {e.meta["subject"] for e in chosen} == {"algebra", "geometry", "number_theory"}
+    assert chosen == select_problems(examples, 9, seed=0) != select_problems(examples, 9, seed=1)
+    assert [examples.index(e) for e in chosen] == sorted(examples.index(e) for e in chosen)  # file order
+    assert select_problems(examples, "all", seed=0) == examples == select_problems(examples, 500, seed=0)
+
+
+def test_limit_applies_to_each_subject(tmp_path: Path) -> None:
+    task = get_task("math", subsets=["algebra", "geometry", "number_theory"], path=str(_hendrycks_subjects(tmp_path, 10)), limit=2)
+    assert [e.id for e in task.load("test")] == [f"{s}/test-{i}" for s in ("algebra", "geometry", "number_theory") for i in range(2)]
+
+
+def test_a_single_subject_test_set_keeps_its_first_rows() -> None:
+    examples = get_task("gsm8k", path=str(FIXTURES / "gsm8k")).load("test")
+    assert select_problems(examples, 2, seed=0) == examples[:2]
 
 
 def test_hotpotqa_maps_test_to_validation_parquet(caplog: pytest.LogCaptureFixture) -> None:

@@ -31,9 +31,11 @@ GRADERS: dict[str, Callable[[str, Any], Score]] = {
     "gsm8k": lambda completion, gold: gsm8k.score(completion, gold, "strict"),
     "gsm8k_flexible": lambda completion, gold: gsm8k.score(completion, gold, "flexible"),
     "math": math_grading.score,
+    "math_lighteval": lambda completion, gold: math_grading.score(completion, gold, grading="lighteval"),
     "hotpotqa": hotpotqa.score,
 }
 DEMO_TASKS = {"gsm8k_synth": "gsm8k", "math_synth": "math", "hotpotqa_synth": "hotpotqa"}
+SAME_DEMOS = {"gsm8k": ("gsm8k_flexible",), "math": ("math_lighteval",)}  # graders also scored on a task's demos
 DEMOS_PER_TASK = 12
 SHIFT_DIGITS = str.maketrans("0123456789", "1234567890")  # a wrong answer of the same shape
 SAMPLED_PROBLEMS_PER_RUN = 3  # all n completions of each
@@ -65,9 +67,8 @@ def demo_variants() -> list[dict[str, Any]]:
             *reasoning, last = demo.splitlines()
             wrong = last.translate(SHIFT_DIGITS) if any(c.isdigit() for c in last) else last + " Atlantis"
             variants = [demo, "\n".join(reasoning), demo + "\n" + last.upper(), "\n".join([*reasoning, wrong])]
-            items += [item(grader, "demo", text, example.answer) for text in variants]
-            if grader == "gsm8k":
-                items += [item("gsm8k_flexible", "demo", text, example.answer) for text in variants]
+            for scorer in (grader, *SAME_DEMOS.get(grader, ())):
+                items += [item(scorer, "demo", text, example.answer) for text in variants]
     return items
 
 
@@ -86,7 +87,8 @@ def freeze(existing: list[dict[str, Any]], runs: list[Run]) -> list[dict[str, An
     """Inputs for the next graders.json: kept where frozen, harvested where missing, re-scored."""
     kept = [i for i in existing if i["source"] != "hand"]
     sources = {i["source"] for i in kept}
-    fresh = [*(demo_variants() if "demo" not in sources else []), *(sampled(runs) if "sample" not in sources else [])]
+    with_demos = {i["grader"] for i in kept if i["source"] == "demo"}
+    fresh = [*(i for i in demo_variants() if i["grader"] not in with_demos), *(sampled(runs) if "sample" not in sources else [])]
     inputs = {i["id"]: i for i in [*(item(g, "hand", c, gold) for g, c, gold in HAND), *kept, *fresh]}
     return [{**i, "score": golden(i["grader"], i["completion"], i["gold"])} for i in inputs.values()]
 

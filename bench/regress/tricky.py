@@ -54,12 +54,18 @@ MATH: list[tuple[str, Any]] = [
     ("the answer is 40/3", "40/3"),
     ("8/9*15=40/3\n\\boxed{\\frac{40}{3}}", "40/3"),
 ]
+MATH_UNBOXED: list[tuple[str, Any]] = [  # what only whole-completion (lighteval) grading reads
+    ("So the answer is $\\frac{1}{2}$.", "0.5"),
+    ("The final answer is $7$. I hope it is correct.", "7"),
+    ("\\boxed{5} is wrong; it is $6$.", "5"),
+    ("no math here, just 42", "42"),
+]
 HOTPOTQA: list[tuple[str, Any]] = [
     ("Answer: Ecuador", "Ecuador"),
     ("answer: the Ecuador.", "Ecuador"),
     ("ANSWER: ecuador", "Ecuador"),
     ("Answer:\n\nEcuador", "Ecuador"),
-    ("Answer: Peru\nAnswer: Ecuador", "Ecuador"),  # the last marker
+    ("Answer: Peru\nAnswer: Ecuador", "Ecuador"),  # the first marker: Peru, wrong
     ("Rosa works in Quito. Quito is in Ecuador.\nAnswer: Ecuador", "Ecuador"),
     ("Rosa works in Quito. Quito is in Ecuador.", "Ecuador"),  # no marker: the last line
     ("Answer: ", "Ecuador"),
@@ -75,5 +81,6 @@ HOTPOTQA: list[tuple[str, Any]] = [
 HAND: list[tuple[str, str, Any]] = [
     *((grader, c, g) for c, g in GSM8K for grader in ("gsm8k", "gsm8k_flexible")),
     *(("math", c, g) for c, g in MATH),
+    *(("math_lighteval", c, g) for c, g in [*MATH, *MATH_UNBOXED]),
     *(("hotpotqa", c, g) for c, g in HOTPOTQA),
 ]

@@ -13,6 +13,8 @@ disturbs the training RNG stream.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -36,7 +38,10 @@ class HFEngine:
         self.model = model
 
     @torch.no_grad()
-    def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None) -> Generation:
+    def generate(
+        self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None,
+        on_prompts_done: Callable[[int], None] | None = None,
+    ) -> Generation:
         """`batch_size` (default: the engine's) caps the sequences sampled together per call."""
         per_chunk = max(1, (batch_size or self.batch_size) // n)  # prompts per call
         chunks = [prompts[i : i + per_chunk] for i in range(0, len(prompts), per_chunk)]
@@ -47,7 +52,11 @@ class HFEngine:
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), compute_autocast(self.model):
                 torch.manual_seed(seed)
-                parts = [sample(chunk, n, sampling, stops) for chunk in chunks]
+                parts = []
+                for chunk in chunks:
+                    parts.append(sample(chunk, n, sampling, stops))
+                    if on_prompts_done is not None:
+                        on_prompts_done(len(chunk))
         finally:
             self.model.train(was_training)
         pad = self.tokenizer.pad_token_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,6 +46,9 @@ def pad_and_cat(tensors: list[Tensor], value: float, left: bool = False) -> Tens
 
 
 class Engine(Protocol):
-    def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None) -> Generation: ...
+    def generate(
+        self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None,
+        on_prompts_done: Callable[[int], None] | None = None,  # called with the prompts each call finished
+    ) -> Generation: ...
 
     def sync_weights(self, model: torch.nn.Module) -> None: ...

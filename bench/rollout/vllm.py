@@ -14,6 +14,7 @@ optimizer step through a worker extension calling the model's `load_weights`
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from importlib import metadata
 
 import torch
@@ -80,7 +81,10 @@ class VLLMEngine:
         self.llm.collective_rpc("load_policy_weights", args=(list(model.state_dict().items()),))
         self._rest()
 
-    def generate(self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None) -> Generation:
+    def generate(
+        self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None,
+        on_prompts_done: Callable[[int], None] | None = None,
+    ) -> Generation:
         self._wake()
         stops = Stops(self.stop_ids, tuple(sampling.stop))
         params = self.vllm.SamplingParams(
@@ -89,6 +93,8 @@ class VLLMEngine:
         )
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         self._rest()
+        if on_prompts_done is not None:
+            on_prompts_done(len(prompts))
         pad = self.tokenizer.pad_token_id
         prompt_rows, completion_rows, logprob_rows, truncated = [], [], [], []
         for output in outputs:  # one per prompt, each with n samples: prompt-major like every engine

@@ -4,39 +4,34 @@ Strict mode reads the first `#### N` (lm-eval's strict-match); flexible mode rea
 the last number in the text (lm-eval's flexible-extract). Both strip `$`, thousands
 commas and a trailing `.`, and compare exactly as rationals, so `18`, `18.0`,
 `$18` and `#### 18.` all match a gold of 18 (verl rejects the last two).
+
+Numbers are compared as canonical digit strings, never converted: Python refuses to
+print an int over 4,300 digits and `Fraction(Decimal(s))` is quadratic in the digits,
+so a degenerate rollout with a long digit run would otherwise crash or stall a run.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 
 from evaluators.types import Score
 
 _NUMBER = r"-?\$?\s?\d[\d,]*(?:\.\d+)?|-?\$?\s?\.\d+"
 _STRICT = re.compile(r"####\s*(" + _NUMBER + r")")
 _ANY_NUMBER = re.compile(_NUMBER)
+_PLAIN_DECIMAL = re.compile(r"(-?)(?=\.?\d)(\d*)(?:\.(\d*))?")  # at least one digit
 
 
 def canonical_number(text: str) -> str | None:
     """`'$1,234.50.'` -> `'1234.5'`: one spelling per value, for voting; None if not a number."""
-    value = parse_number(text)
-    if value is None:
-        return None
-    if value.denominator == 1:
-        return str(value.numerator)
-    return format(Decimal(value.numerator) / Decimal(value.denominator), "f").rstrip("0")
-
-
-def parse_number(text: str) -> Fraction | None:
     cleaned = text.strip().replace("$", "").replace(",", "").replace(" ", "").rstrip(".")
-    if not cleaned:
+    match = _PLAIN_DECIMAL.fullmatch(cleaned)
+    if match is None:
         return None
-    try:
-        return Fraction(Decimal(cleaned))
-    except (InvalidOperation, ValueError):
-        return None
+    sign, whole, fraction = match.group(1), match.group(2).lstrip("0") or "0", (match.group(3) or "").rstrip("0")
+    if whole == "0" and not fraction:
+        sign = ""  # -0 is 0
+    return sign + whole + ("." + fraction if fraction else "")
 
 
 def extract_strict(completion: str) -> str | None:
@@ -60,8 +55,8 @@ def gold_number(answer_field: str) -> str:
 def numbers_equal(a: str | None, b: str | None) -> bool:
     if a is None or b is None:
         return False
-    x, y = parse_number(a), parse_number(b)
-    return x is not None and x == y
+    x = canonical_number(a)
+    return x is not None and x == canonical_number(b)
 
 
 INSTRUCTION = "Solve step by step and end with the final answer on its own line as '#### N'."

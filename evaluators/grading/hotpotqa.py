@@ -4,9 +4,11 @@ Normalisation and F1 follow the official `hotpot_evaluate_v1.py`: lower-case, dr
 punctuation, drop the articles a/an/the, squeeze whitespace; F1 is 0 when either
 side normalises to yes/no/noanswer and the two differ. Scores are maxed over golds.
 
-The model's answer is its answer line: the first non-empty line after the last
+The model's answer is its answer line: the first non-empty line after the first
 `Answer:` (any case), else the last non-empty line of the completion, with a
-trailing period stripped. An empty answer is no answer.
+trailing period stripped. An empty answer is no answer. The first marker, not the
+last, as lm-eval's take-first filters do: a base model that goes on to invent the
+next question and its answer is scored on its own answer.
 """
 
 from __future__ import annotations
@@ -58,12 +60,12 @@ def _golds(gold: str | list[str]) -> list[str]:
 
 def extract_answer(completion: str) -> str | None:
     """The answer line as written (see the module docstring); None when there is none."""
-    markers = list(_ANSWER_MARKER.finditer(completion))
-    text = completion[markers[-1].end() :] if markers else completion
+    marker = _ANSWER_MARKER.search(completion)
+    text = completion[marker.end() :] if marker else completion
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return None
-    answer = (lines[0] if markers else lines[-1]).removesuffix(".").strip()
+    answer = (lines[0] if marker else lines[-1]).removesuffix(".").strip()
     return answer or None
 
 

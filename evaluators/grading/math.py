@@ -1,11 +1,20 @@
-"""MATH answer extraction and grading.
+"""MATH answer extraction and grading, in two named modes.
 
-The answer is the content of the last `\\boxed{}` (plain math-verify `parse` would
-take the first). math-verify judges it against the gold, gold first, in a child
-process under our own per-item time limit (`math_verify_worker`); answers too long or
-too deeply nested to be a MATH answer are judged wrong without reaching sympy. The
-Hendrycks-normalised string match is kept as a secondary column, and the normalised
-answer is the canonical form that majority voting counts.
+`lighteval` (the real MATH task's default): math-verify reads the whole completion and
+finds the answer itself, `\\boxed{}` first, then other LaTeX answers (`$...$`, "the
+final answer is"), as lighteval's MATH metric does (`lighteval/metrics/dynamic_metrics.py`,
+`multilingual_extractive_match_metric`, gold and prediction with
+`LatexExtractionConfig(boxed_match_priority=0)`). One departure: lighteval also tries
+math-verify's plain-expression extraction (`ExprExtractionConfig`), which hands model
+output to sympy's `parse_expr`, an `eval`; we never do, so an unboxed answer must be LaTeX.
+
+`boxed`: the content of the last `\\boxed{}` only (Hendrycks et al.'s rule), judged by
+math-verify; answers too long or too deeply nested to be a MATH answer are wrong
+without reaching sympy. The synthetic twin keeps this rule, its demos always box.
+
+Either way math-verify judges gold first, in a child process under our own per-item
+time limit (`math_verify_worker`). The Hendrycks-normalised string match is kept as a
+secondary column, and the normalised answer is the canonical form majority voting counts.
 """
 
 from __future__ import annotations
@@ -129,8 +138,15 @@ def _as_latex(answer: str) -> str:
     return "\\boxed{" + _TRAILING_PERCENT.sub("", answer) + "}"
 
 
-def score(completion: str, gold: str, timeout_s: float = 5.0) -> Score:
-    """Reward 1 when math-verify finds the last boxed answer equal to `gold` (MATH `answer`)."""
+GRADING_MODES = ("lighteval", "boxed")
+
+
+def score(completion: str, gold: str, timeout_s: float = 5.0, grading: str = "boxed") -> Score:
+    """Reward 1 when math-verify finds the completion's answer equal to `gold` (MATH `answer`)."""
+    if grading == "lighteval":
+        return _score_whole_completion(completion, gold, timeout_s)
+    if grading != "boxed":
+        raise ValueError(f"MATH grading must be one of {', '.join(GRADING_MODES)}; got {grading!r}")
     answer = last_boxed(completion)
     if answer is None or not answer.strip():
         no_answer = {"hendrycks": False, "timeout": False}
@@ -146,4 +162,15 @@ def score(completion: str, gold: str, timeout_s: float = 5.0) -> Score:
         correct=verdict.correct,
         extracted=canonical,
         extra={"hendrycks": hendrycks, "timeout": verdict.timeout},
+    )
+
+
+def _score_whole_completion(completion: str, gold: str, timeout_s: float) -> Score:
+    verdict = math_verify_worker.check(_as_latex(gold), completion, timeout_s)
+    canonical = hendrycks_normalize(verdict.answer) if verdict.answer else None
+    return Score(
+        reward=float(verdict.correct),
+        correct=verdict.correct,
+        extracted=canonical or None,
+        extra={"hendrycks": canonical is not None and canonical == hendrycks_normalize(gold), "timeout": verdict.timeout},
     )

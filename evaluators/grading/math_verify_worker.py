@@ -39,6 +39,7 @@ CHILD_MEMORY_BYTES = 4 << 30  # a runaway answer cannot eat the host before its 
 class Verdict:
     correct: bool
     timeout: bool
+    answer: str | None = None  # the answer math-verify extracted from `pred` (its string form)
 
 
 class _Child:
@@ -82,7 +83,8 @@ class _Child:
         if line is None:
             self.kill()
             return Verdict(correct=False, timeout=True)
-        return Verdict(correct=bool(json.loads(line)["correct"]), timeout=False)
+        reply = json.loads(line)
+        return Verdict(correct=bool(reply["correct"]), timeout=False, answer=reply["answer"])
 
     def _read_line(self, timeout_s: float) -> bytes | None:
         deadline = time.monotonic() + timeout_s
@@ -151,13 +153,18 @@ _pool: VerifierPool | None = None
 _pool_lock = threading.Lock()
 # Verdicts already given: a sampled policy repeats its answers (64 samples of one problem
 # often hold a handful of distinct ones), and sympy is the slow part of grading.
-# A timeout is not remembered: it may be the machine's load, not the answer.
+# A timeout is remembered too: a policy that keeps repeating a hostile answer would
+# otherwise pay the full timeout (and a child restart) for every sample of it.
 _verdicts: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
 VERDICTS_KEPT = 1 << 16
 
 
 def check(gold: str, pred: str, timeout_s: float) -> Verdict:
-    """math-verify `verify(parse(gold), parse(pred))`, gold first, within `timeout_s`."""
+    """math-verify `verify(parse(gold), parse(pred))`, gold first, within `timeout_s`.
+
+    `pred` may be a whole completion: math-verify then finds its answer, `\\boxed{}`
+    first (the rightmost match of the highest-priority pattern), as lighteval grades MATH.
+    """
     global _pool
     key = (gold, pred)
     with _pool_lock:
@@ -169,11 +176,10 @@ def check(gold: str, pred: str, timeout_s: float) -> Verdict:
             atexit.register(_pool.close)
         pool = _pool
     verdict = pool.check(gold, pred, timeout_s)
-    if not verdict.timeout:
-        with _pool_lock:
-            _verdicts[key] = verdict
-            if len(_verdicts) > VERDICTS_KEPT:
-                _verdicts.popitem(last=False)
+    with _pool_lock:
+        _verdicts[key] = verdict
+        if len(_verdicts) > VERDICTS_KEPT:
+            _verdicts.popitem(last=False)
     return verdict
 
 
@@ -188,7 +194,7 @@ os.register_at_fork(after_in_child=_forget_inherited_pool)
 
 
 def serve() -> None:
-    """Child loop: one JSON request per line in, one `{"correct": bool}` line out."""
+    """Child loop: one JSON request per line in, one `{"correct": bool, "answer": str | None}` line out."""
     import logging
     import resource
     from functools import lru_cache
@@ -212,9 +218,11 @@ def serve() -> None:
     replies.write('{"ready": true}\n')
     for line in sys.stdin:
         request = json.loads(line)
+        answer = None
         try:
             gold, pred = parsed_gold(request["gold"]), parsed(request["pred"])
+            answer = next((p for p in reversed(pred) if isinstance(p, str)), None)  # parse ends with the matched text
             correct = verify(gold, pred, timeout_seconds=None)  # gold first: it is asymmetric
         except Exception:  # any failure to parse or compare is a wrong answer
             correct = False
-        replies.write(json.dumps({"correct": bool(correct)}) + "\n")
+        replies.write(json.dumps({"correct": bool(correct), "answer": answer}) + "\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,13 @@ def math500_id(row: Row, index: int, split: str) -> str:
     return str(row.get("unique_id") or f"{split}-{index}")
 
 
-def hendrycks_to_example(row: Row, example_id: str) -> Example:
+def hendrycks_to_example(row: Row, example_id: str, subject: str) -> Example:
     """One hendrycks_math row (`problem`, `level`, `type`, `solution`); gold = last box."""
     problem, solution = require_text(row, "problem", "solution")
     answer = math_grading.last_boxed(solution)
     if answer is None or not answer.strip():
         raise MalformedRow("solution has no \\boxed{} answer")
-    meta = {key: row[key] for key in ("type", "level") if key in row}
+    meta = {"subject": subject, **{key: row[key] for key in ("type", "level") if key in row}}
     return Example(id=example_id, prompt=problem, answer=answer, demo=solution, meta=meta)
 
 
@@ -64,10 +65,11 @@ class MATH:
     subsets: Sequence[str] | str | None = None  # None = MATH-500; subject names or "all" = hendrycks_math
     path: str | None = None  # local files in the hub schema (with subsets: one folder per subject)
     revision: str | None = None  # hub revision (commit, tag or branch)
-    limit: int | None = None  # first N rows of each split
+    limit: int | None = None  # first N rows of each split (of each subject)
     few_shot: int = 0  # first k train examples shown before each question (needs subsets)
+    grading: str = "lighteval"  # lighteval: math-verify over the whole completion, boxed first | boxed: the last \\boxed{} only
     name: str = "math"
-    version: str = "1"
+    version: str = "2"  # 2: lighteval grading by default
     # per split: (row id, reason) of each malformed row that load() skipped
     skipped: dict[str, list[tuple[str, str]]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _shots: list[tuple[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -82,6 +84,8 @@ class MATH:
                 known = ", ".join(SUBJECTS)
                 raise ValueError(f"math: subsets must be 'all' or names from {known}; got {self.subsets}")
         check_few_shot(self.name, self.few_shot, self.subsets is not None)
+        if self.grading not in math_grading.GRADING_MODES:
+            raise ValueError(f"math: grading must be one of {', '.join(math_grading.GRADING_MODES)}; got {self.grading!r}")
 
     def load(self, split: str) -> list[Example]:
         examples, self.skipped[split] = self._examples(split, self.limit)
@@ -97,16 +101,15 @@ class MATH:
         for subject in self.subsets:
             path = None if self.path is None else str(Path(self.path) / subject)
             rows = hendrycks_source(subject).rows(split, path=path, revision=self.revision, limit=limit)
-            got, bad = to_examples(
-                rows, hendrycks_to_example, lambda _, i: f"{subject}/{split}-{i}", where=f"{where}/{subject}"
-            )
+            convert = partial(hendrycks_to_example, subject=subject)
+            got, bad = to_examples(rows, convert, lambda _, i: f"{subject}/{split}-{i}", where=f"{where}/{subject}")
             examples += got
             skipped += bad
-        return examples[:limit], skipped
+        return examples, skipped
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:
         if self._shots is None:
-            shots = self._examples("train", self.few_shot)[0] if self.few_shot else []
+            shots = self._examples("train", self.few_shot)[0][: self.few_shot] if self.few_shot else []
             self._shots = [(shot.prompt, self.format_demo(shot)) for shot in shots]
         return build_prompt(example.prompt, math_grading.INSTRUCTION, tokenizer, self._shots)
 
@@ -114,4 +117,4 @@ class MATH:
         return example.demo or ""
 
     def score(self, completion: str, gold: str) -> Score:
-        return math_grading.score(completion, gold)
+        return math_grading.score(completion, gold, grading=self.grading)
