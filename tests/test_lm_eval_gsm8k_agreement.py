@@ -99,6 +99,7 @@ HAND = [
     ("10 - 3", "-3"),
     ("Left:\n- 5", "5"),
     ("x = -\n5", "5"),
+    ("It costs $\n5", "5"),
     ("#### - 5", "-5"),
     ("\uff11\uff18", "18"),  # fullwidth digits
     ("#### \uff11\uff18", "18"),
@@ -153,20 +154,23 @@ def punctuation_in_run(v: Verdict) -> bool:
     return v.ours.correct and v.lm_prediction != "[invalid]" and (core == "" or numeral_value(core) == Decimal(v.gold))
 
 
-def agrees_once_rewritten(v: Verdict, pattern: str, replacement: str) -> bool:
-    """Our verdict on the completion rewritten so that the suspect text is gone equals lm-eval's
-    (the rewrites change nothing lm-eval's `[0-9]`-based regexes read)."""
-    rewritten = re.sub(pattern, replacement, v.completion)
+def agrees_once_rewritten(v: Verdict, *rewrites: tuple[str, str]) -> bool:
+    """Our verdict on the completion with the suspect text rewritten (so that lm-eval's verdict
+    stays what it was) equals lm-eval's."""
+    rewritten = v.completion
+    for pattern, replacement in rewrites:
+        rewritten = re.sub(pattern, replacement, rewritten)
     return rewritten != v.completion and gsm8k.score(rewritten, f"#### {v.gold}", v.mode).correct == v.lm_correct
 
 
-def minus_space_digit(v: Verdict) -> bool:
-    return agrees_once_rewritten(v, r"-(?=\s[0-9])", " ")
+def whitespace_after_sign(v: Verdict) -> bool:
+    # a '-' before whitespace is no sign (lm-eval: none); '$' + whitespace is '$' (lm-eval: the number after it)
+    return agrees_once_rewritten(v, (r"-(?=\s[0-9])", " "), (r"\$\s(?=[0-9])", "$"))
 
 
 def non_ascii_digit(v: Verdict) -> bool:
     digits = "".join({ch for ch in v.completion if unicodedata.category(ch) == "Nd" and not ch.isascii()})
-    return bool(digits) and agrees_once_rewritten(v, f"[{re.escape(digits)}]", "x")
+    return bool(digits) and agrees_once_rewritten(v, (f"[{re.escape(digits)}]", "x"))
 
 
 def dotted_run(v: Verdict) -> bool:
@@ -178,11 +182,12 @@ def dotted_run(v: Verdict) -> bool:
 # Every way our verdict may differ from lm-eval's, first match wins.
 DIFFERENCES = [
     Difference(
-        "minus-space-digit", False,
-        "Reported, not intended: evaluators/grading/gsm8k.py `_NUMBER` allows `\\s?` after `-?` even without `$`, "
-        "so a bullet '- 5' or the expression '10 - 3' reads as -5 / -3, and '-\\n5' is captured but fails to parse, "
-        "so flexible gives no answer; lm-eval reads 5 / 3.",
-        minus_space_digit,
+        "whitespace-after-sign", False,
+        "Reported, not intended: evaluators/grading/gsm8k.py `_NUMBER` (`-?\\$?\\s?\\d...`) lets any one whitespace "
+        "follow '-' even without '$', so a bullet '- 5' or the expression '10 - 3' reads as -5 / -3 ('#### - 5' too); "
+        "and a newline after '-' or '$' ('-\\n5', '$\\n5') is captured but canonical_number strips spaces only, so "
+        "the number is lost (flexible: no answer). lm-eval reads 5 / 3 / 5.",
+        whitespace_after_sign,
     ),
     Difference(
         "non-ascii-digits", False,
@@ -199,7 +204,7 @@ DIFFERENCES = [
     ),
     Difference(
         "same-number-other-spelling", True,
-        "We compare values as rationals (18.0 = 018 = 18, 2.50 = 2.5, .5 = 0.5, -0 = 0); lm-eval compares strings "
+        "We compare canonical numbers, i.e. values (18.0 = 018 = 18, 2.50 = 2.5, .5 = 0.5, -0 = 0); lm-eval compares strings "
         "after stripping ',', '$' and one trailing '.'.",
         same_number_other_spelling,
     ),
