@@ -88,7 +88,7 @@ def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], Non
         metrics_log.summary({f"eval/{task.name}/{k}": v for k, v in trained.metrics.items()})
     finally:
         metrics_log.close()
-    report = write_results(out_dir, cfg, label, task, len(session.problems), session.ks, session.sampling, session.eval_seed, trained, base, session.device)
+    report = write_results(out_dir, cfg, label, task, len(session.problems), session.split_size, session.ks, session.sampling, session.eval_seed, trained, base, session.device)
     print_summary(label, task.name, len(session.problems), cfg.eval.n, session.ks, trained, base, out_dir)
     return report
 

@@ -28,7 +28,7 @@ def run_eval(cfg: DictConfig, out_dir: Path) -> dict:
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg))
     result = session.evaluate()
     label = Path(cfg.model.path).name if cfg.model.path else cfg.model.name
-    report = write_results(out_dir, cfg, label, session.task, len(session.problems), session.ks, session.sampling, session.eval_seed, result, None, session.device)
+    report = write_results(out_dir, cfg, label, session.task, len(session.problems), session.split_size, session.ks, session.sampling, session.eval_seed, result, None, session.device)
     print_summary(label, session.task.name, len(session.problems), cfg.eval.n, session.ks, result, None, out_dir)
     return report
 

@@ -1,8 +1,9 @@
-"""Write a run's evaluation outputs: eval.json, samples.jsonl, the pass@k figure.
+"""Write a run's evaluation outputs: eval.json, results_lm_eval.json, samples.jsonl, the pass@k figure.
 
 eval.json is written last and atomically, so its presence marks a complete run.
-Its shape follows lm-eval's results JSON (results, metric_stderr keys,
-higher_is_better, config, git_hash, date, versions).
+Its shape is close to lm-eval's results JSON (results, metric_stderr keys,
+higher_is_better, config, git_hash, date) but `versions` holds package versions;
+results_lm_eval.json says the same in lm-eval's own schema (bench/lm_eval_results.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.evaluate import EvalResult
 from bench.io import atomic_write_json, atomic_write_jsonl
+from bench.lm_eval_results import lm_eval_results
 from bench.plots import passk_figure
 from bench.provenance import provenance
 from bench.rollout import Sampling
@@ -26,6 +28,7 @@ def write_results(
     label: str,
     task,
     num_problems: int,
+    split_size: int,
     ks: list[int],
     sampling: Sampling,
     seed: int,
@@ -33,7 +36,9 @@ def write_results(
     base: EvalResult | None,
     device: torch.device,
 ) -> dict:
-    """Write the outputs of `result` (and `base`, the starting policy, if evaluated); return eval.json."""
+    """Write the outputs of `result` (and `base`, the starting policy, if evaluated); return eval.json.
+
+    `num_problems` of the test split's `split_size` problems were evaluated."""
     atomic_write_jsonl(out_dir / "samples.jsonl", result.samples)
     curves = {label: result.metrics} if base is None else {"base": base.metrics, label: result.metrics}
     passk_figure(curves, ks, f"{label} on {task.name}", out_dir / "passk")
@@ -53,6 +58,7 @@ def write_results(
         "config": OmegaConf.to_container(cfg, resolve=True),
         **provenance(device),
     }
+    atomic_write_json(out_dir / "results_lm_eval.json", lm_eval_results(report, task, result.samples, split_size))
     atomic_write_json(out_dir / "eval.json", report)
     return report
 

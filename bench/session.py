@@ -25,6 +25,7 @@ class Session:
     device: torch.device
     task: object
     problems: list[Example]  # the held-out evaluation problems
+    split_size: int  # problems in the whole test split (`problems` are eval.problems of them)
     model: torch.nn.Module
     tokenizer: object
     engine: Engine
@@ -54,10 +55,11 @@ def open_session(cfg: DictConfig, task=None) -> Session:
     device = build.resolve_device(cfg.device)
     seed_everything(cfg.seed)
     task = task or build.build_task(cfg)
-    problems = select_problems(task.load("test"), cfg.eval.problems, cfg.eval.problem_seed)
+    test_split = task.load("test")
+    problems = select_problems(test_split, cfg.eval.problems, cfg.eval.problem_seed)
     model, tokenizer = load_policy(cfg.model, device)
     model.train()
     engine = build_engine(cfg.rollout, model, tokenizer, device)
-    return Session(cfg, device, task, problems, model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg))
+    return Session(cfg, device, task, problems, len(test_split), model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg))
 
 

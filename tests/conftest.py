@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,17 @@ def private_cache(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def gsm8k_synth_eval(tmp_path_factory) -> Path:
+    """The run dir of one real `python -m bench.eval` of the smoke base on gsm8k_synth
+    (60 problems x 4 samples of 32 tokens), shared by the tests that read its outputs."""
+    from tests.cli_helpers import REPO, bench_env
+
+    out = tmp_path_factory.mktemp("gsm8k-synth-eval")
+    command = [sys.executable, "-m", "bench.eval", *SMOKE, "eval.problems=60", "rollout.max_new_tokens=32", f"hydra.run.dir={out}"]
+    result = subprocess.run(command, cwd=REPO, env=bench_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from tests.conftest import SMOKE
 
-OUTPUTS = ["config.yaml", "metrics.jsonl", "eval.json", "samples.jsonl", "passk.png", "passk.pdf"]
+OUTPUTS = ["config.yaml", "metrics.jsonl", "eval.json", "results_lm_eval.json", "samples.jsonl", "passk.png", "passk.pdf"]
 
 
 def run_cli(out_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
