@@ -32,6 +32,13 @@ GOLDEN = [
     ("#### 2.50", "#### 2.5", True, True),
     ("#### 2.51", "#### 2.5", False, False),
     ("#### 1/2", "#### 0.5", False, False),  # fractions are not numbers here
+    # a '-' before a space is a bullet or an operator, not a sign (lm-eval reads 5 and 3 too)
+    ("Left:\n- 5", "#### 5", False, True),
+    ("10 - 3", "#### 3", False, True),
+    ("#### - 5", "#### -5", False, False),
+    ("It costs $\n5", "#### 5", False, True),  # a newline after '$' does not swallow the number
+    ("18 apples and \uff19 pears", "#### 18", False, True),  # a fullwidth digit is no number
+    ("v1.2.3", "#### 0.3", False, False),  # a dotted run is no number, not 1.2 then .3
 ]
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,45 +162,8 @@ def agrees_once_rewritten(v: Verdict, *rewrites: tuple[str, str]) -> bool:
     return rewritten != v.completion and gsm8k.score(rewritten, f"#### {v.gold}", v.mode).correct == v.lm_correct
 
 
-def whitespace_after_sign(v: Verdict) -> bool:
-    # a '-' before whitespace is no sign (lm-eval: none); '$' + whitespace is '$' (lm-eval: the number after it)
-    return agrees_once_rewritten(v, (r"-(?=\s[0-9])", " "), (r"\$\s(?=[0-9])", "$"))
-
-
-def non_ascii_digit(v: Verdict) -> bool:
-    digits = "".join({ch for ch in v.completion if unicodedata.category(ch) == "Nd" and not ch.isascii()})
-    return bool(digits) and agrees_once_rewritten(v, (f"[{re.escape(digits)}]", "x"))
-
-
-def dotted_run(v: Verdict) -> bool:
-    if v.mode != "flexible" or not re.fullmatch(r"[0-9]+(?:\.[0-9]+){2,}", v.lm_prediction):
-        return False
-    return v.ours.extracted == gsm8k.canonical_number("." + v.lm_prediction.rsplit(".", 1)[1])  # 1.2.3 -> .3
-
-
 # Every way our verdict may differ from lm-eval's, first match wins.
 DIFFERENCES = [
-    Difference(
-        "whitespace-after-sign", False,
-        "Reported, not intended: evaluators/grading/gsm8k.py `_NUMBER` (`-?\\$?\\s?\\d...`) lets any one whitespace "
-        "follow '-' even without '$', so a bullet '- 5' or the expression '10 - 3' reads as -5 / -3 ('#### - 5' too); "
-        "and a newline after '-' or '$' ('-\\n5', '$\\n5') is captured but canonical_number strips spaces only, so "
-        "the number is lost (flexible: no answer). lm-eval reads 5 / 3 / 5.",
-        whitespace_after_sign,
-    ),
-    Difference(
-        "non-ascii-digits", False,
-        "Reported, minor: `\\d` in our `_NUMBER` matches any Unicode decimal digit, so fullwidth '９' is read as "
-        "a number that never equals an ASCII gold, and as the last number it hides an earlier ASCII answer; "
-        "lm-eval's `[0-9]` skips it.",
-        non_ascii_digit,
-    ),
-    Difference(
-        "dotted-run", False,
-        "Reported, minor: flexible splits '1.2.3' into 1.2 and .3 and answers 0.3; lm-eval keeps one unparsable "
-        "'1.2.3'. Neither reads a number the model meant; it matters only when a gold equals the fragment.",
-        dotted_run,
-    ),
     Difference(
         "same-number-other-spelling", True,
         "We compare canonical numbers, i.e. values (18.0 = 018 = 18, 2.50 = 2.5, .5 = 0.5, -0 = 0); lm-eval compares strings "

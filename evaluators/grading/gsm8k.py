@@ -16,15 +16,17 @@ import re
 
 from evaluators.types import Score
 
-_NUMBER = r"-?\$?\s?\d[\d,]*(?:\.\d+)?|-?\$?\s?\.\d+"
+# An optional '-', an optional '$' (one space or tab may follow it, not a sign), then ASCII
+# digits; a run of digits and dots such as '1.2.3' is no number at all (as for lm-eval).
+_NUMBER = r"-?(?:\$[ \t]?)?(?<![0-9.])(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)(?!\.?[0-9])"
 _STRICT = re.compile(r"####\s*(" + _NUMBER + r")")
 _ANY_NUMBER = re.compile(_NUMBER)
-_PLAIN_DECIMAL = re.compile(r"(-?)(?=\.?\d)(\d*)(?:\.(\d*))?")  # at least one digit
+_PLAIN_DECIMAL = re.compile(r"(-?)(?=\.?[0-9])([0-9]*)(?:\.([0-9]*))?")  # at least one digit
 
 
 def canonical_number(text: str) -> str | None:
     """`'$1,234.50.'` -> `'1234.5'`: one spelling per value, for voting; None if not a number."""
-    cleaned = text.strip().replace("$", "").replace(",", "").replace(" ", "").rstrip(".")
+    cleaned = "".join(text.split()).replace("$", "").replace(",", "").rstrip(".")
     match = _PLAIN_DECIMAL.fullmatch(cleaned)
     if match is None:
         return None
