@@ -11,7 +11,7 @@ from torch import Tensor
 
 from algorithms.batch import RolloutBatch, SequenceBatch
 from algorithms.kv_cache_name import cache_kwargs, output_cache
-from algorithms.losses import entropy_from_logits
+from algorithms.chunked_softmax import chosen_logprobs
 from algorithms.precision import compute_autocast
 
 
@@ -103,7 +103,6 @@ def _shared_prompt_forward(model, batch: RolloutBatch, rows: Tensor, read: Calla
 
 
 def token_logprobs(logits: Tensor, targets: Tensor, temperature: float, with_entropy: bool) -> tuple[Tensor, Tensor | None]:
-    """Log-probs of `targets` under temperature-scaled `logits` (`[N, T, V]`), and entropies if asked."""
-    logits = logits.float() / temperature
-    logp = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    return logp, entropy_from_logits(logits) if with_entropy else None
+    """fp32 log-probs of `targets` under temperature-scaled `logits` (`[N, T, V]`), and entropies
+    if asked, with no fp32 copy of the logits kept for backward (`algorithms/chunked_softmax.py`)."""
+    return chosen_logprobs(logits, targets, temperature, with_entropy)

@@ -99,9 +99,3 @@ def kl_k3(logp: Tensor, ref_logp: Tensor) -> Tensor:
     """Schulman's unbiased, non-negative estimator e^d - d - 1 with d = ref - logp."""
     d = torch.clamp(ref_logp - logp, -20.0, 20.0)
     return torch.clamp(torch.exp(d) - d - 1.0, -10.0, 10.0)
-
-
-def entropy_from_logits(logits: Tensor) -> Tensor:
-    """Per-position entropy of softmax(logits), `[..., V] -> [...]`."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return -(logp.exp() * logp).sum(-1)
