@@ -11,6 +11,7 @@ from torch import Tensor
 
 from algorithms.batch import RolloutBatch, SequenceBatch
 from algorithms.kv_cache_name import cache_kwargs, output_cache
+from algorithms.checkpointing import checkpointing_on
 from algorithms.chunked_softmax import chosen_logprobs
 from algorithms.precision import compute_autocast
 
@@ -70,9 +71,29 @@ def shared_prompt_forward(
     completions are trimmed to the longest in `rows` (`length`). Same values as one
     forward over the full sequences, to float rounding. `model` is a causal LM or
     its transformer (a critic's backbone). Runs in the model's compute dtype.
+    Under gradient checkpointing transformers turns the KV cache off, so the rows
+    then take that one full forward each (`prompt_kwargs` then only says whether
+    the model takes `logits_to_keep`).
     """
     with compute_autocast(model):
+        if checkpointing_on(model):
+            return _full_forward(model, batch, rows, read, "logits_to_keep" in prompt_kwargs)
         return _shared_prompt_forward(model, batch, rows, read, **prompt_kwargs)
+
+
+def _scored_length(batch: RolloutBatch, rows: Tensor) -> int:
+    """The longest completion among `rows` (1 when none has a token)."""
+    scored = batch.mask[rows].any(0).nonzero()
+    return int(scored.max()) + 1 if len(scored) else 1
+
+
+def _full_forward(model, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], keeps_logits: bool) -> Tensor:
+    sequences, start = batch.sequences, batch.sequences.target_start
+    length = _scored_length(batch, rows)
+    mask = sequences.attention_mask[rows, : start + length]
+    keep = {"logits_to_keep": length + 1} if keeps_logits else {}
+    out = model(input_ids=sequences.input_ids[rows, : start + length], attention_mask=mask, position_ids=position_ids(mask), use_cache=False, **keep)
+    return read(out)[:, -(length + 1) : -1]
 
 
 def _shared_prompt_forward(model, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], **prompt_kwargs: Any) -> Tensor:
@@ -90,8 +111,7 @@ def _shared_prompt_forward(model, batch: RolloutBatch, rows: Tensor, read: Calla
     )
     cache = output_cache(prompt)
     cache.batch_select_indices(inverse)
-    scored = batch.mask[rows].any(0).nonzero()
-    length = int(scored.max()) + 1 if len(scored) else 1
+    length = _scored_length(batch, rows)
     completions = model(
         input_ids=sequences.input_ids[rows, start : start + length],
         attention_mask=sequences.attention_mask[rows, : start + length],

@@ -16,6 +16,7 @@ import torch
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
+from algorithms.checkpointing import enable_checkpointing
 from algorithms.precision import set_compute_dtype
 from bench.config import ModelConfig
 from bench.tokenizer import build_char_tokenizer
@@ -145,4 +146,8 @@ def load_policy(cfg: ModelConfig, device: torch.device) -> tuple[torch.nn.Module
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
     set_compute_dtype(model, DTYPES[cfg.dtype])  # fp32 master weights, `model.dtype` compute (algorithms/precision.py)
+    if cfg.gradient_checkpointing:
+        enable_checkpointing(model)
+        # transformers turns the KV cache off under checkpointing (algorithms/logprobs.py falls back)
+        log.info("gradient checkpointing on: log-probs take one forward per full sequence, not the shared-prompt KV cache")
     return model.to(device), tokenizer
