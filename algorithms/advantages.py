@@ -16,9 +16,9 @@ def group_stats(rewards: Tensor, group_ids: Tensor) -> tuple[Tensor, Tensor]:
     """Per-sample mean and unbiased std of its group; a group of one gets (0, 1) as in verl."""
     rewards = rewards.float()
     _, inverse, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)
-    sums = torch.zeros(len(counts), dtype=rewards.dtype).index_add_(0, inverse, rewards)
+    sums = torch.zeros(len(counts), dtype=rewards.dtype, device=rewards.device).index_add_(0, inverse, rewards)
     means = sums / counts
-    squares = torch.zeros(len(counts), dtype=rewards.dtype).index_add_(0, inverse, (rewards - means[inverse]) ** 2)
+    squares = torch.zeros(len(counts), dtype=rewards.dtype, device=rewards.device).index_add_(0, inverse, (rewards - means[inverse]) ** 2)
     stds = torch.sqrt(squares / (counts - 1).clamp(min=1))
     singleton = counts[inverse] == 1
     mean = torch.where(singleton, torch.zeros_like(rewards), means[inverse])
