@@ -5,7 +5,9 @@ are 0.3 GB in bf16; `log_softmax(logits.float())` keeps an fp32 copy (0.6 GB) fo
 backward and makes two more while differentiating it, per sequence of the micro-batch.
 Here the forward walks the positions in chunks, in fp32, and keeps only the per-position
 log-sum-exp; the backward recomputes each chunk's softmax from the logits it already
-holds and writes the gradient in the logits' own dtype. TRL computes the chosen-token
+holds and writes the gradient, in the logits' own dtype, over that chunk of the logits
+themselves (as Liger's fused cross-entropy does): once backward has run, the logits a
+caller passed in hold their gradient and must not be read again. TRL computes the chosen-token
 log-probs row by row for the same reason (`trl/trainer/utils.py`, `selective_log_softmax`);
 verl and Liger fuse the LM head into the loss, which we do not (the logits are the model's
 output, in its compute dtype, and are kept).
@@ -20,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-CHUNK_ELEMENTS = 1 << 25  # fp32 work per chunk: 128 MiB for each temporary
+CHUNK_ELEMENTS = 1 << 22  # fp32 work per chunk: 16 MiB for each temporary (27 positions of a 151,936 vocabulary)
 
 
 class _ChosenLogprobs(torch.autograd.Function):
@@ -42,7 +44,7 @@ class _ChosenLogprobs(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_logp: Tensor | None, grad_entropy: Tensor | None):  # noqa: ANN001
         logits, targets, lse, *entropy_terms = ctx.saved_tensors
-        grad = torch.empty_like(logits)
+        grad = logits if logits.is_contiguous() else torch.empty_like(logits)  # each chunk is read before it is overwritten
         if grad_logp is None:
             grad_logp = torch.zeros_like(lse)
         for at in _chunks(logits):

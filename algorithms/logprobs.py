@@ -53,31 +53,38 @@ def completion_logprobs(
     with_entropy: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
     """`target_logprobs` of the completions in `rows`, each distinct prompt run through the model once."""
-    logits = shared_prompt_forward(model, batch, rows, lambda out: out.logits, logits_to_keep=1)
-    length = logits.shape[1]
-    completions = batch.sequences.input_ids[rows, batch.sequences.target_start :][:, :length]
-    logp, entropy = token_logprobs(logits, completions, temperature, with_entropy)
-    pad = (0, batch.mask.shape[1] - length)
-    return F.pad(logp, pad), None if entropy is None else F.pad(entropy, pad)
+    blocks = shared_prompt_forward(model, batch, rows, lambda out: out.logits, logits_to_keep=1)
+    targets = batch.sequences.input_ids[rows, batch.sequences.target_start :]
+    logps, entropies, at = [], [], 0
+    for logits in blocks:  # the [R, ., V] blocks are reduced one by one, never concatenated
+        logp, entropy = token_logprobs(logits, targets[:, at : at + logits.shape[1]], temperature, with_entropy)
+        logps.append(logp)
+        entropies.append(entropy)
+        at += logits.shape[1]
+    pad = (0, batch.mask.shape[1] - at)
+    return F.pad(torch.cat(logps, 1), pad), None if not with_entropy else F.pad(torch.cat(entropies, 1), pad)
 
 
 def shared_prompt_forward(
     model: torch.nn.Module, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], **prompt_kwargs: Any
-) -> Tensor:
-    """`read(output)` at the positions that predict each completion token of `rows`: `[R, length, ...]`.
+) -> list[Tensor]:
+    """`read(output)` at the positions that predict each completion token of `rows`, as
+    consecutive blocks along positions that together span `[R, length, ...]`.
 
     The n completions of a prompt share it, so the prompt's forward (and, through
     its KV cache, its backward) is paid once per group rather than n times, and
     completions are trimmed to the longest in `rows` (`length`). Same values as one
     forward over the full sequences, to float rounding. `model` is a causal LM or
     its transformer (a critic's backbone). Runs in the model's compute dtype.
+    Blocks, not one tensor: concatenating vocabulary-sized logits would copy them,
+    and slicing off an unused position would make backward allocate them again.
     Under gradient checkpointing transformers turns the KV cache off, so the rows
     then take that one full forward each (`prompt_kwargs` then only says whether
     the model takes `logits_to_keep`).
     """
     with compute_autocast(model):
         if checkpointing_on(model):
-            return _full_forward(model, batch, rows, read, "logits_to_keep" in prompt_kwargs)
+            return [_full_forward(model, batch, rows, read, "logits_to_keep" in prompt_kwargs)]
         return _shared_prompt_forward(model, batch, rows, read, **prompt_kwargs)
 
 
@@ -88,15 +95,16 @@ def _scored_length(batch: RolloutBatch, rows: Tensor) -> int:
 
 
 def _full_forward(model, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], keeps_logits: bool) -> Tensor:
+    """The positions start - 1 .. start + length - 2 of one forward over the sequences (the last token predicts nothing kept)."""
     sequences, start = batch.sequences, batch.sequences.target_start
     length = _scored_length(batch, rows)
-    mask = sequences.attention_mask[rows, : start + length]
-    keep = {"logits_to_keep": length + 1} if keeps_logits else {}
-    out = model(input_ids=sequences.input_ids[rows, : start + length], attention_mask=mask, position_ids=position_ids(mask), use_cache=False, **keep)
-    return read(out)[:, -(length + 1) : -1]
+    mask = sequences.attention_mask[rows, : start + length - 1]
+    keep = {"logits_to_keep": length} if keeps_logits else {}
+    out = read(model(input_ids=sequences.input_ids[rows, : start + length - 1], attention_mask=mask, position_ids=position_ids(mask), use_cache=False, **keep))
+    return out if out.shape[1] == length else out[:, -length:]  # a slice's backward would allocate the logits again
 
 
-def _shared_prompt_forward(model, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], **prompt_kwargs: Any) -> Tensor:
+def _shared_prompt_forward(model, batch: RolloutBatch, rows: Tensor, read: Callable[[Any], Tensor], **prompt_kwargs: Any) -> list[Tensor]:
     sequences, start = batch.sequences, batch.sequences.target_start
     groups, inverse = torch.unique(batch.group_ids[rows], return_inverse=True)
     one_row_per_group = torch.empty_like(groups).scatter_(0, inverse, rows)
@@ -109,17 +117,20 @@ def _shared_prompt_forward(model, batch: RolloutBatch, rows: Tensor, read: Calla
         use_cache=True,
         **prompt_kwargs,
     )
+    first = read(prompt)[inverse, -1:]  # the last prompt position predicts the first completion token
+    length = _scored_length(batch, rows)
+    if length == 1:
+        return [first]
     cache = output_cache(prompt)
     cache.batch_select_indices(inverse)
-    length = _scored_length(batch, rows)
-    completions = model(
-        input_ids=sequences.input_ids[rows, start : start + length],
-        attention_mask=sequences.attention_mask[rows, : start + length],
-        position_ids=prompt_positions[inverse, -1:] + 1 + torch.arange(length, device=rows.device),
+    completions = model(  # completion tokens 1 .. length - 1 predict tokens 2 .. length
+        input_ids=sequences.input_ids[rows, start : start + length - 1],
+        attention_mask=sequences.attention_mask[rows, : start + length - 1],
+        position_ids=prompt_positions[inverse, -1:] + 1 + torch.arange(length - 1, device=rows.device),
         **cache_kwargs(cache),
         use_cache=True,
     )
-    return torch.cat([read(prompt)[inverse, -1:], read(completions)[:, :-1]], dim=1)
+    return [first, read(completions)]
 
 
 def token_logprobs(logits: Tensor, targets: Tensor, temperature: float, with_entropy: bool) -> tuple[Tensor, Tensor | None]:

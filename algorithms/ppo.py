@@ -135,7 +135,7 @@ class ValueModel(nn.Module):
 
     def forward(self, batch: RolloutBatch, rows: Tensor) -> Tensor:
         """`[R, T]` values of `rows`: position t - 1's hidden state values the prefix before completion token t."""
-        hidden = shared_prompt_forward(self.backbone, batch, rows, lambda out: out.last_hidden_state)
+        hidden = torch.cat(shared_prompt_forward(self.backbone, batch, rows, lambda out: out.last_hidden_state), 1)
         values = self.head(hidden).squeeze(-1).float()
         return F.pad(values, (0, batch.mask.shape[1] - values.shape[1]))
 

@@ -8,7 +8,10 @@ Sections:
   rollout  tokens/s of our HF engine (prefix-shared, preallocated KV cache) vs
            plain `model.generate` on n copies of each prompt.
   step     one GRPO step split into generate / score / forward+backward / optimizer.
-  memory   peak resident memory of the process (CPU) or peak CUDA allocation.
+  memory   peak resident memory of the process (CPU) or peak CUDA allocation; and the
+           update's peak on a 151,936-token vocabulary at 1,024 completion tokens, for
+           the fp32 log-softmax path, chunked log-probs, and chunked + checkpointing
+           (bench/perf_memory.py), as ratios to the first.
   dash     GRPO steps and wall time to a target pass@1, with the DASH options
            (preemptive sampling + gradient filtering) and without. Training runs in
            slices of --dash-micro-batch sequences (default 8, TRL's per-device batch:
@@ -42,6 +45,7 @@ from omegaconf import DictConfig
 from bench import build
 from bench.app import compose_config
 from bench.io import atomic_write_json
+from bench.perf_memory import update_memory_rows
 from bench.provenance import provenance
 from bench.rollout.hf import HFEngine
 from bench.runner import scratch_runner
@@ -198,20 +202,20 @@ def resummarise(rows: list[dict]) -> list[dict]:
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'section':8} {'name':20} {'value (time to target: median over seeds)':>52} {'ratio':>8}"]
+    lines = [f"{'section':8} {'name':30} {'value (time to target: median over seeds)':>52} {'ratio':>8}"]
     for row in rows:
         if row["section"] == "rollout":
             value = f"{row['tokens_per_s']:.0f} tok/s ({row['sequences']} seqs)"
         elif row["section"] == "step":
             value = f"{row['seconds']:.3f} s"
         elif row["section"] == "memory":
-            value = f"{row['mib']:.0f} MiB"
+            value = f"{row['mib']:.0f} MiB" + (f" ({row['shape']})" if "shape" in row else "")
         else:
             per_seed = "/".join("-" if r["steps"] is None else str(r["steps"]) for r in row["runs"])
             reached = f"{row['steps']:g} steps, {row['seconds']:.0f} s" if row["steps"] else f"not in {row['trained_seconds']:.0f} s"
             value = f"{reached} (steps {per_seed}), pass@1 {row['pass@1']:.3f}±{row['pass@1_stderr']:.3f}"
         ratio = "" if row.get("ratio") is None else ("<" if row.get("ratio_is_upper_bound") else "") + f"{row['ratio']:.2f}x"
-        lines.append(f"{row['section']:8} {row['name']:20} {value:>52} {ratio:>8}")
+        lines.append(f"{row['section']:8} {row['name']:30} {value:>52} {ratio:>8}")
     return "\n".join(lines)
 
 
@@ -247,6 +251,7 @@ def main() -> None:
         rows += trl_rows([*base, "eval.n=16"], args.target, args.max_steps, args.eval_every, args.seeds)
     if "memory" in sections:
         rows.append(memory_row(build.resolve_device(cfg.device)))
+        rows += update_memory_rows(build.resolve_device(cfg.device))
     print(format_table(rows))
     device = build.resolve_device(cfg.device)
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")

@@ -25,7 +25,7 @@ def test_values_and_gradients_equal_the_plain_log_softmax(monkeypatch, chunk, dt
     logits = (3 * torch.randn(4, 5, 17, generator=generator)).to(dtype).requires_grad_()
     targets = torch.randint(0, 17, (4, 5), generator=generator)
     w_logp, w_entropy = torch.randn(2, 4, 5, generator=generator)
-    logp, entropy = chosen_logprobs(logits, targets, 0.7, with_entropy)
+    logp, entropy = chosen_logprobs(logits.clone(), targets, 0.7, with_entropy)  # a model output, as in training
     ((w_logp * logp).sum() + ((w_entropy * entropy).sum() if with_entropy else 0)).backward()
     ours = logits.grad.clone()
     logits.grad = None
@@ -41,12 +41,22 @@ def test_values_and_gradients_equal_the_plain_log_softmax(monkeypatch, chunk, dt
 
 def test_the_entropy_gradient_alone_flows():
     logits = torch.randn(2, 3, 11, requires_grad=True)
-    _, entropy = chosen_logprobs(logits, torch.zeros(2, 3, dtype=torch.long), 1.0, True)
+    _, entropy = chosen_logprobs(logits.clone(), torch.zeros(2, 3, dtype=torch.long), 1.0, True)
     entropy.sum().backward()
     ours = logits.grad.clone()
     logits.grad = None
     plain(logits, torch.zeros(2, 3, dtype=torch.long), 1.0)[1].sum().backward()
     torch.testing.assert_close(ours, logits.grad)
+
+
+def test_backward_writes_the_gradient_over_the_logits_instead_of_allocating_it():
+    leaf = torch.randn(2, 3, 11, requires_grad=True)
+    logits = leaf * 1.0  # what a model returns: a non-leaf tensor of its own
+    logp, _ = chosen_logprobs(logits, torch.zeros(2, 3, dtype=torch.long), 1.0, False)
+    logp.sum().backward()
+    torch.testing.assert_close(logits.detach(), leaf.grad)  # the logits' storage now holds d loss / d logits
+    expected = torch.nn.functional.one_hot(torch.zeros(2, 3, dtype=torch.long), 11) - torch.softmax(leaf.detach(), -1)
+    torch.testing.assert_close(leaf.grad, expected)
 
 
 def test_no_fp32_copy_of_the_logits_is_kept_for_backward():
