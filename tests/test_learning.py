@@ -50,6 +50,7 @@ def test_grpo_raises_training_reward():
     assert_training_raises_reward("grpo")
 
 
+@pytest.mark.slow  # ~105 s alone; .ci/run runs it
 def test_grpo_with_every_term_and_accumulation_raises_training_reward():
     """The terms the plain run leaves out: an entropy bonus, a heavier KL to the frozen base,
     two epochs (so stored old log-probs and the clip matter), 2 mini-batches of 2 micro-batches."""
