@@ -58,6 +58,7 @@ class RolloutConfig:
     top_p: float = 1.0  # nucleus sampling mass
     stop: list[str] = field(default_factory=list)  # stop strings (training and evaluation); stop tokens come from the tokenizer, generation_config and chat template
     batch_size: int = 4096  # sequences per generate call
+    kv_cache_mib: float | None = None  # hf engine: cap on one call's KV cache (fewer prompts per call); null = batch_size alone
     gpu_memory_utilization: float = 0.3  # vllm: GPU memory fraction vLLM may take (colocated with training)
     sleep: bool = True  # vllm: release the KV cache between generations so training gets the memory
     preemptive: bool = True  # DASH preemptive sampling: the whole step in one generate call (false = one call per train.micro_batch_size sequences, as TRL)

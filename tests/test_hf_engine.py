@@ -10,9 +10,11 @@ import torch
 
 from algorithms.batch import SequenceBatch
 from algorithms.logprobs import target_logprobs
+from bench.models import new_tiny_model
 from bench.rollout.hf import HFEngine
 from bench.rollout.types import Sampling
-from tests.rl_helpers import example, single_thread, tiny_context  # noqa: F401 (single_thread: fixture)
+from evaluators.tasks import get_task
+from tests.rl_helpers import TINY, example, single_thread, tiny_context  # noqa: F401 (single_thread: fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -90,3 +92,25 @@ def test_sampled_token_frequencies_match_generate():
         counts_ours, counts_plain = Counter(ours[:, position].tolist()), Counter(plain[:, position].tolist())
         assert len(counts_ours) >= 5, "the test needs a distribution with several likely tokens"
         assert chi_square_p_value(counts_ours, counts_plain) > 1e-3, f"position {position}"
+
+
+def test_a_kv_cache_budget_splits_calls_and_keeps_greedy_outputs():
+    """12 prompts x 2 samples: with a budget for ~3 prompts' caches per call the engine makes
+    more, smaller calls, and greedy decoding gives the same completions."""
+    model, tokenizer = new_tiny_model(TINY, 0)
+    task = get_task("gsm8k_synth")
+    prompts = [task.format_prompt(e, tokenizer) for e in task.load("test")[:12]]
+    greedy = Sampling(0.0, 1.0, 10)
+    config = model.config
+    longest = max(len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"])
+    per_prompt_mib = 2 * config.num_hidden_layers * config.num_key_value_heads * (config.hidden_size // config.num_attention_heads) * 4 * 2 * (longest + 10) / 2**20
+
+    def calls(engine: HFEngine) -> tuple[list[int], list[str]]:
+        sizes: list[int] = []
+        texts = engine.generate(prompts, 2, greedy, seed=0, on_prompts_done=sizes.append).texts
+        return sizes, texts
+
+    unbounded_sizes, unbounded = calls(HFEngine(model, tokenizer, torch.device("cpu"), 64))
+    bounded_sizes, bounded = calls(HFEngine(model, tokenizer, torch.device("cpu"), 64, kv_cache_mib=3.5 * per_prompt_mib))
+    assert unbounded_sizes == [12] and bounded_sizes == [3, 3, 3, 3]
+    assert bounded == unbounded

@@ -10,7 +10,7 @@ def build_engine(rollout, model, tokenizer, device) -> Engine:
     if rollout.engine == "hf":
         from bench.rollout.hf import HFEngine
 
-        return HFEngine(model, tokenizer, device, rollout.batch_size)
+        return HFEngine(model, tokenizer, device, rollout.batch_size, kv_cache_mib=rollout.kv_cache_mib)
     if rollout.engine == "vllm":
         from bench.rollout.vllm import VLLMEngine  # imports vllm lazily, with a clear error
 

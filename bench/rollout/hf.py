@@ -22,15 +22,20 @@ from algorithms.kv_cache_name import cache_kwargs, output_cache
 from algorithms.logprobs import position_ids
 from bench.rollout.kv_cache import preallocated_cache
 from bench.rollout.sampling import sample_tokens
-from algorithms.precision import compute_autocast
+from algorithms.precision import compute_autocast, compute_dtype
 from algorithms.stops import Stops, length_mask, stop_token_ids
 from bench.rollout.types import Generation, Sampling, pad_and_cat
 
 
 class HFEngine:
-    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, batch_size: int, share_prefix: bool = True) -> None:
+    def __init__(
+        self, model: torch.nn.Module, tokenizer, device: torch.device, batch_size: int, share_prefix: bool = True,
+        kv_cache_mib: float | None = None,
+    ) -> None:
+        """`kv_cache_mib` caps the KV cache of one call (prompt + max_new_tokens for every sequence):
+        calls then take fewer prompts; None leaves `batch_size` the only cap."""
         self.model, self.tokenizer, self.device = model, tokenizer, device
-        self.batch_size, self.share_prefix = batch_size, share_prefix
+        self.batch_size, self.share_prefix, self.kv_cache_mib = batch_size, share_prefix, kv_cache_mib
         self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
 
     def sync_weights(self, model: torch.nn.Module) -> None:
@@ -44,6 +49,8 @@ class HFEngine:
     ) -> Generation:
         """`batch_size` (default: the engine's) caps the sequences sampled together per call."""
         per_chunk = max(1, (batch_size or self.batch_size) // n)  # prompts per call
+        if self.kv_cache_mib is not None:
+            per_chunk = min(per_chunk, self._prompts_within_kv_budget(prompts, n, sampling.max_new_tokens))
         chunks = [prompts[i : i + per_chunk] for i in range(0, len(prompts), per_chunk)]
         sample = self._sample_shared if self.share_prefix else self._sample_generate
         stops = Stops(self.stop_ids, tuple(sampling.stop))
@@ -72,6 +79,16 @@ class HFEngine:
             texts=stops.texts(completion_ids, lengths, self.tokenizer),
             truncated=torch.cat([p[5] for p in parts]),
         )
+
+    def _prompts_within_kv_budget(self, prompts: list[str], n: int, max_new_tokens: int) -> int:
+        """Prompts whose n sequences' keys and values, at the longest prompt + max_new_tokens, fit in kv_cache_mib (at least 1)."""
+        config = self.model.config
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+        element = torch.empty(0, dtype=compute_dtype(self.model)).element_size()
+        longest = max(len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"])
+        per_prompt = 2 * config.num_hidden_layers * kv_heads * head_dim * element * n * (longest + max_new_tokens)
+        return max(1, int(self.kv_cache_mib * 2**20 // per_prompt))
 
     def _encode(self, prompts: list[str]):
         return self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
