@@ -55,15 +55,22 @@ def train_tokenizer(vocab_size: int = 600) -> PreTrainedTokenizerFast:
     )
 
 
-def build_qwen_checkpoint(path: Path, seed: int = 0, hidden_size: int = 64, num_layers: int = 2) -> Path:
-    """Save a randomly initialised small Qwen2 and its tokenizer to `path`, as `save_pretrained` writes any checkpoint."""
+# Qwen2.5-0.5B's shapes (its config.json), for the GPU tests: 494M parameters, no download.
+QWEN25_05B_SHAPE = dict(
+    hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2, vocab_size=151_936
+)
+
+
+def build_qwen_checkpoint(path: Path, seed: int = 0, hidden_size: int = 64, num_layers: int = 2, **shape: int) -> Path:
+    """Save a randomly initialised Qwen2 (small unless `shape` says otherwise: Qwen2Config fields)
+    and its tokenizer to `path`, as `save_pretrained` writes any checkpoint."""
     tokenizer = train_tokenizer()
     eos, im_end = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
-    config = Qwen2Config(
+    sizes = dict(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_hidden_layers=num_layers,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
-        bos_token_id=eos, eos_token_id=eos, pad_token_id=eos,
-    )
+        num_attention_heads=4, num_key_value_heads=2,
+    ) | shape
+    config = Qwen2Config(**sizes, max_position_embeddings=2048, tie_word_embeddings=True, bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
     # As Qwen2.5-Instruct: generation stops on the end of a turn and on end-of-text.
