@@ -87,6 +87,19 @@ class BaseModelConfig:
     seed: int = 0  # init and data order
 
 
+# The linear layers of a Qwen2 / Llama decoder block: attention and MLP ("all-linear" in verl and TRL examples).
+DECODER_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class LoraConfig:
+    """LoRA adapters through peft (bench/lora.py); r = 0 trains every weight."""
+
+    r: int = 0  # adapter rank (0 = off: full fine-tuning; > 0 needs pip install -e ".[lora]")
+    alpha: float = 32.0  # the adapters' update is B A * alpha / r
+    target_modules: list[str] = field(default_factory=lambda: list(DECODER_LINEARS))  # module names that get adapters
+
+
 @dataclass
 class ModelConfig:
     name: str = MISSING  # tiny | hf
@@ -99,6 +112,7 @@ class ModelConfig:
     num_kv_heads: int = 2  # tiny: key/value heads (GQA)
     intermediate_size: int = 384  # tiny: MLP width
     base: BaseModelConfig = field(default_factory=BaseModelConfig)  # tiny: pre-training recipe
+    lora: LoraConfig = field(default_factory=LoraConfig)  # train LoRA adapters instead of every weight (r > 0)
 
 
 @dataclass
