@@ -5,7 +5,8 @@
 `model.lora.target_modules`: every base weight is frozen, so the optimizer holds
 and steps only the adapter matrices. B starts at zero (peft's default init), so
 the wrapped policy's first forward is the base's: a LoRA run's first step is the
-plain run's first step.
+plain run's first step (A's random init runs in a forked RNG, so the rest of the
+run draws what the plain run draws).
 
 Where the rest of the run meets the adapters:
 - KL reference: the policy itself with its adapters disabled
@@ -73,7 +74,8 @@ def with_lora(model: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
     adapters = peft.LoraConfig(
         r=cfg.r, lora_alpha=cfg.alpha, target_modules=list(cfg.target_modules), lora_dropout=0.0, bias="none", task_type="CAUSAL_LM"
     )
-    return peft.get_peft_model(model, adapters)
+    with torch.random.fork_rng(devices=[]):  # A's random init leaves the run's RNG stream where the plain run has it
+        return peft.get_peft_model(model, adapters)
 
 
 def is_lora(model: torch.nn.Module) -> bool:
