@@ -59,7 +59,9 @@ class RolloutConfig:
     stop: list[str] = field(default_factory=list)  # stop strings (training and evaluation); stop tokens come from the tokenizer, generation_config and chat template
     batch_size: int = 4096  # sequences per generate call
     gpu_memory_utilization: float = 0.3  # vllm: GPU memory fraction vLLM may take (colocated with training)
-    sleep: bool = True  # vllm: release the KV cache between generations so training gets the memory
+    sleep: bool = True  # vllm: sleep between generations so training gets the memory
+    sleep_level: int = 1  # vllm: 1 = weights to CPU memory, KV cache dropped; 2 = both dropped, weights reloaded from the policy on waking (TRL's choice)
+    max_model_len: int | None = None  # vllm: max prompt + completion tokens per sequence (null = the checkpoint's context length); smaller = less KV cache
     preemptive: bool = True  # DASH preemptive sampling: the whole step in one generate call (false = one call per train.micro_batch_size sequences, as TRL)
 
 
