@@ -17,9 +17,12 @@ Where the rest of the run meets the adapters:
 - Rollouts: the hf engine samples from the wrapped module itself; vLLM is sent
   the merged weights W + B A * alpha / r under the base's parameter names
   (`merged_weights`).
+- PPO: `critic=separate` deep-copies the adapted transformer, so the critic
+  trains its own adapters and value head over the same frozen base weights.
 
 Departures from TRL, verl and OpenRLHF:
-1. Merged weights are computed out of place, a layer at a time, from the adapter
+1. Merged weights are computed out of place, a layer at a time (the vLLM sync sends
+   them in chunks, bench/rollout/vllm_colocation.py), from the adapter
    parameters; the trained module is never changed. TRL's
    `GRPOTrainer._move_model_to_vllm` (trl/trainer/grpo_trainer.py) calls
    `merge_adapter()`, reads the state dict and then `unmerge_adapter()`, which
