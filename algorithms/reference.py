@@ -41,6 +41,8 @@ class AdaptersDisabled:
             return self.policy(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "policy":  # not yet set (copy, unpickle): never recurse
+            raise AttributeError(name)
         return getattr(self.policy, name)
 
 
