@@ -3,6 +3,7 @@ the reference is the base, checkpoints hold the adapters, engines get the merged
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 import pytest
@@ -165,3 +166,28 @@ def test_lora_config_errors_name_the_key_or_the_extra(qwen_checkpoint, monkeypat
     with pytest.raises(ConfigError, match=r'needs peft: pip install -e "\.\[lora\]"'):
         check_config(run_config(qwen_checkpoint, "model.lora.r=8"))
     check_config(run_config(qwen_checkpoint))  # r = 0 (the default) never needs peft
+
+
+def test_a_lora_cli_run_checkpoints_adapters_and_resumes_to_the_same_adapters(qwen_checkpoint, tmp_path):
+    """The real CLI: a run killed after its step-1 checkpoint (its later outputs removed) resumes to the same final adapters."""
+    from safetensors.torch import load_file
+
+    from tests.cli_helpers import bench
+
+    args = ["model=hf", f"model.path={qwen_checkpoint}", "model.dtype=float32", "device=cpu", "algorithm.entropy_coef=0.01",
+            "train.save_every=1", "train.lr=1e-2", *LORA]
+    whole = tmp_path / "whole"
+    result = bench(*args, f"hydra.run.dir={whole}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = whole / "checkpoints" / "step_000002"
+    assert (final / "adapter_model.safetensors").exists() and not (final / "model.safetensors").exists()
+    killed = tmp_path / "killed"
+    shutil.copytree(whole, killed)
+    shutil.rmtree(killed / "checkpoints" / "step_000002")
+    (killed / "eval.json").unlink()
+    result = bench(*args, f"hydra.run.dir={killed}", "resume=auto")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed from" in (killed / "app.log").read_text()
+    a, b = (load_file(d / "checkpoints" / "step_000002" / "adapter_model.safetensors") for d in (whole, killed))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert any(float(v.abs().max()) > 0 for k, v in a.items() if "lora_B" in k)  # the adapters trained
