@@ -3,6 +3,7 @@ the reference is the base, checkpoints hold the adapters, engines get the merged
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 
@@ -181,6 +182,7 @@ def test_a_lora_cli_run_checkpoints_adapters_and_resumes_to_the_same_adapters(qw
     assert result.returncode == 0, result.stderr[-3000:]
     final = whole / "checkpoints" / "step_000002"
     assert (final / "adapter_model.safetensors").exists() and not (final / "model.safetensors").exists()
+    assert json.loads((whole / "eval.json").read_text())["versions"]["peft"] == peft.__version__  # results name the peft they ran
     killed = tmp_path / "killed"
     shutil.copytree(whole, killed)
     shutil.rmtree(killed / "checkpoints" / "step_000002")
