@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from bench.lora import is_lora, load_adapters
+from algorithms.reference import is_peft_model
+from bench.lora import load_adapters
 
 STATE_FILE = "trainer_state.pt"
 
@@ -85,7 +86,7 @@ def load_weights(model: torch.nn.Module, checkpoint: Path) -> None:
 
     A LoRA policy's checkpoint holds its adapters only (bench/lora.py): those are what load.
     """
-    if is_lora(model):
+    if is_peft_model(model):
         load_adapters(model, checkpoint)
         return
     state: dict[str, torch.Tensor] = {}

@@ -44,6 +44,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from algorithms.reference import is_peft_model
 from bench.config import LoraConfig
 
 ADAPTER_FILE = "adapter_model.safetensors"  # what peft's save_pretrained writes
@@ -81,26 +82,20 @@ def with_lora(model: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
         return peft.get_peft_model(model, adapters)
 
 
-def is_lora(model: torch.nn.Module) -> bool:
-    from algorithms.reference import is_peft_model
-
-    return is_peft_model(model)
-
-
 def merged_weights(model: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     """The base model's parameters under its own names, each adapted weight replaced by W + B A * alpha / r.
 
     A plain model yields its state dict unchanged. Merged tensors are fresh, one
     layer at a time; the policy's own weights and adapters are left as they are.
     """
-    if not is_lora(model):
+    if not is_peft_model(model):
         yield from model.state_dict().items()
         return
     from peft.tuners.lora import LoraLayer
 
     base = model.get_base_model()
     adapter = model.active_adapter
-    layers = {name: module for name, module in base.named_modules() if isinstance(module, LoraLayer)}
+    inside_layers = tuple(f"{name}." for name, module in base.named_modules() if isinstance(module, LoraLayer))
     with torch.no_grad():
         for name, module in base.named_modules():
             if isinstance(module, LoraLayer):
@@ -109,7 +104,7 @@ def merged_weights(model: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor]]
                 if getattr(base_layer, "bias", None) is not None:
                     yield f"{name}.bias", base_layer.bias
                 continue
-            if any(name == layer or name.startswith(f"{layer}.") for layer in layers):
+            if name.startswith(inside_layers):
                 continue  # inside a LoRA layer: its base weights and adapters were merged above
             for key, tensor in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
                 if key not in module._non_persistent_buffers_set:

@@ -15,7 +15,7 @@ from algorithms.context import TrainContext, TrainSettings
 from algorithms.logprobs import completion_logprobs
 from algorithms.reference import AdaptersDisabled, frozen_reference
 from bench.build import ConfigError, check_config
-from bench.checkpoint import load_weights
+from bench.checkpoint import load_weights, save_checkpoint
 from bench.config import LoraConfig, ModelConfig
 from bench.lora import merged_weights
 from bench.models import load_policy
@@ -130,7 +130,7 @@ def test_merged_weights_are_w_plus_b_a_alpha_over_r_under_the_bases_names(qwen_c
     assert all(float(v.abs().max()) > 0 for k, v in adapters(policy).items() if "lora_B" in k)  # the policy kept its adapters
 
 
-def test_a_checkpoint_holds_the_adapters_and_resumes_to_the_same_weights(qwen_checkpoint):
+def test_a_checkpoint_holds_the_adapters_and_resumes_to_the_same_weights(qwen_checkpoint, tmp_path):
     cfg = run_config(qwen_checkpoint, *LORA)
     runner = scratch_runner(cfg)
     runner.step(0)
@@ -152,6 +152,9 @@ def test_a_checkpoint_holds_the_adapters_and_resumes_to_the_same_weights(qwen_ch
     plain, _ = load_policy(ModelConfig(name="hf", path=str(qwen_checkpoint), dtype="float32"), torch.device("cpu"))
     with pytest.raises(ValueError, match="does not match the model"):
         load_weights(plain, checkpoint)  # a plain run cannot resume from adapters
+    full = save_checkpoint(tmp_path / "full", 1, plain, runner.session.tokenizer, {})
+    with pytest.raises(ValueError, match="holds no LoRA adapters"):
+        load_weights(resumed.session.model, full)  # nor a LoRA run from a full fine-tuning checkpoint
 
 
 def test_lora_config_errors_name_the_key_or_the_extra(qwen_checkpoint, monkeypatch):
