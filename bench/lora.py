@@ -31,8 +31,11 @@ Departures from TRL, verl and OpenRLHF:
 2. vLLM gets dense merged weights, never a LoRA adapter request: one engine path
    for LoRA and full fine-tuning (verl can also hand vLLM the adapters with
    vLLM's own LoRA support enabled).
-3. No adapter dropout knob (peft's default, 0): the old-policy and current log-probs of an
-   on-policy step are then the same function, so its ratio is exactly 1.
+3. The KL reference is the policy with its adapters disabled, as verl's
+   `ref_in_actor`; OpenRLHF loads a separate reference model
+   (`ReferenceModelActor`, openrlhf/trainer/ray/launcher.py) whatever the LoRA rank.
+4. No adapter dropout knob (always 0): the old-policy and current log-probs of
+   an on-policy step are then the same function, so its ratio is exactly 1.
 """
 
 from __future__ import annotations
