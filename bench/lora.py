@@ -23,14 +23,16 @@ Where the rest of the run meets the adapters:
 Departures from TRL, verl and OpenRLHF:
 1. Merged weights are computed out of place, a layer at a time (the vLLM sync sends
    them in chunks, bench/rollout/vllm_colocation.py), from the adapter
-   parameters; the trained module is never changed. TRL's
-   `GRPOTrainer._move_model_to_vllm` (trl/trainer/grpo_trainer.py) calls
+   parameters; the trained module is never changed. TRL
+   (`GRPOTrainer._move_model_to_vllm` in trl/trainer/grpo_trainer.py, now
+   `VLLMGeneration.sync_weights` in trl/generation/vllm_generation.py) calls
    `merge_adapter()`, reads the state dict and then `unmerge_adapter()`, which
    adds and subtracts B A from the frozen weights at every sync (in bf16 weights
    that drifts from the base).
 2. vLLM gets dense merged weights, never a LoRA adapter request: one engine path
-   for LoRA and full fine-tuning (verl can also hand vLLM the adapters with
-   vLLM's own LoRA support enabled).
+   for LoRA and full fine-tuning, at the cost of a dense sync. verl instead hands
+   vLLM the adapter tensors (`TensorLoRARequest`, verl/utils/vllm/utils.py) with
+   vLLM's own LoRA support on.
 3. The KL reference is the policy with its adapters disabled, as verl's
    `ref_in_actor`; OpenRLHF loads a separate reference model
    (`ReferenceModelActor`, openrlhf/trainer/ray/launcher.py) whatever the LoRA rank.
