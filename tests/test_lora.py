@@ -149,6 +149,11 @@ def test_a_checkpoint_holds_the_adapters_and_resumes_to_the_same_weights(qwen_ch
     from_disk = peft.PeftModel.from_pretrained(base, checkpoint)
     for key, value in adapters(runner.session.model).items():
         assert torch.equal(dict(from_disk.named_parameters())[key], value), key
+    # model.path=<that checkpoint> (as bench.eval takes it) loads the base with the trained adapters on.
+    evaluated, _ = load_policy(ModelConfig(name="hf", path=str(checkpoint), dtype="float32"), torch.device("cpu"))
+    ids = torch.tensor([[5, 17, 42, 99, 7]])
+    with torch.no_grad():
+        torch.testing.assert_close(evaluated(input_ids=ids).logits, runner.session.model(input_ids=ids).logits, rtol=1e-5, atol=1e-5)
     plain, _ = load_policy(ModelConfig(name="hf", path=str(qwen_checkpoint), dtype="float32"), torch.device("cpu"))
     with pytest.raises(ValueError, match="does not match the model"):
         load_weights(plain, checkpoint)  # a plain run cannot resume from adapters
