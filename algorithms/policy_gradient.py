@@ -21,8 +21,8 @@ from torch import Tensor
 from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import completion_logprobs
-from algorithms.reference import frozen_reference
 from algorithms.losses import ClipSettings, agg_loss
+from algorithms.reference import frozen_reference
 from algorithms.registry import KL_ESTIMATORS, POLICY_LOSSES
 
 
