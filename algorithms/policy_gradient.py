@@ -9,7 +9,6 @@ update, so later mini-batches and epochs are true off-policy importance ratios.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import completion_logprobs
 from algorithms.losses import ClipSettings, agg_loss
+from algorithms.reference import frozen_reference
 from algorithms.registry import KL_ESTIMATORS, POLICY_LOSSES
 
 
@@ -61,9 +61,7 @@ class PolicyGradient:
         self.params = [p for p in ctx.model.parameters() if p.requires_grad]
         s = ctx.settings
         self.optimizer, self.scheduler = make_optimizer(self.params, s.lr, s.weight_decay, s.warmup_steps)
-        self.reference = None
-        if settings.kl_coef > 0:
-            self.reference = copy.deepcopy(ctx.model).eval().requires_grad_(False)
+        self.reference = frozen_reference(ctx.model) if settings.kl_coef > 0 else None
 
     # --- the whole update -------------------------------------------------
     def update(

@@ -46,6 +46,7 @@ from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import shared_prompt_forward
 from algorithms.losses import ClipSettings, agg_loss
 from algorithms.policy_gradient import PGSettings, PolicyGradient
+from algorithms.reference import causal_lm, frozen_reference
 from algorithms.registry import KL_ESTIMATORS, register_algorithm
 from evaluators.types import Example
 
@@ -151,7 +152,8 @@ def build_critic(policy: nn.Module, mode: str) -> tuple[ValueModel, nn.Module]:
     if mode not in CRITIC_MODES:
         raise ValueError(f"unknown critic {mode!r}; known: {', '.join(CRITIC_MODES)}")
     shared = mode == "head"
-    backbone = policy.base_model if shared else copy.deepcopy(policy.base_model)
+    transformer = causal_lm(policy).base_model  # a LoRA policy's transformer keeps its adapters
+    backbone = transformer if shared else copy.deepcopy(transformer)
     critic = ValueModel(backbone, policy.config.hidden_size, policy.config.initializer_range)
     return critic, critic.head if shared else critic
 
@@ -171,7 +173,7 @@ class PPO(Algorithm):
         )
         self.pg = PolicyGradient(ctx, settings)
         self.kl = KL_ESTIMATORS.get(config.kl_type)
-        self.reference = copy.deepcopy(ctx.model).eval().requires_grad_(False) if config.kl_coef > 0 else None
+        self.reference = frozen_reference(ctx.model) if config.kl_coef > 0 else None
         self.critic, self.owned = build_critic(ctx.model, config.critic)
         self.critic_params = list(self.owned.parameters())
         s = ctx.settings

@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 from algorithms.base import Algorithm
 from algorithms.context import TrainContext, TrainSettings
 from algorithms.registry import ALGORITHMS
+from bench.lora import lora_config_error
 from bench.preflight import unknown_keys
 from bench.rollout import Sampling
 from evaluators.passk import default_ks
@@ -64,6 +65,14 @@ def check_config(cfg: DictConfig) -> None:
     buffer = OmegaConf.select(cfg, "algorithm.overlong_buffer", default=0)
     if not 0 <= buffer < cfg.rollout.max_new_tokens:
         raise ConfigError(f"algorithm.overlong_buffer ({buffer}) must be in [0, rollout.max_new_tokens = {cfg.rollout.max_new_tokens})")
+    if cfg.rollout.sleep_level not in (1, 2):
+        raise ConfigError(f"rollout.sleep_level must be 1 (weights to CPU) or 2 (weights dropped), got {cfg.rollout.sleep_level}")
+    max_len = cfg.rollout.max_model_len
+    if max_len is not None and max_len <= cfg.rollout.max_new_tokens:
+        raise ConfigError(f"rollout.max_model_len ({max_len}) must exceed rollout.max_new_tokens ({cfg.rollout.max_new_tokens}): it holds the prompt too")
+    lora_error = lora_config_error(cfg.model.lora)
+    if lora_error:
+        raise ConfigError(lora_error)
     problems_error = check_count(cfg.eval.problems)
     if problems_error:
         raise ConfigError(f"eval.problems {problems_error}")

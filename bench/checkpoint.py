@@ -4,6 +4,7 @@ Each is written to a temporary directory and renamed into place, so a killed
 run leaves either the previous checkpoint or the new one, never a torn one; only
 the newest `keep` are kept. Loading is in place, into the model the algorithm
 already holds, so its optimizer and its frozen KL reference stay wired as built.
+A LoRA policy's checkpoint holds its adapters, not the frozen base (bench/lora.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file
+
+from algorithms.reference import is_peft_model
+from bench.lora import load_adapters
 
 STATE_FILE = "trainer_state.pt"
 
@@ -78,7 +82,13 @@ def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
 
 
 def load_weights(model: torch.nn.Module, checkpoint: Path) -> None:
-    """Copy saved weights into `model` in place; only tied copies (lm_head = embeddings) may be absent."""
+    """Copy saved weights into `model` in place; only tied copies (lm_head = embeddings) may be absent.
+
+    A LoRA policy's checkpoint holds its adapters only (bench/lora.py): those are what load.
+    """
+    if is_peft_model(model):
+        load_adapters(model, checkpoint)
+        return
     state: dict[str, torch.Tensor] = {}
     for shard in sorted(checkpoint.glob("*.safetensors")):
         state.update(load_file(shard))

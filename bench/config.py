@@ -60,7 +60,9 @@ class RolloutConfig:
     batch_size: int = 4096  # sequences per generate call
     kv_cache_mib: float | None = None  # hf engine: cap on one call's KV cache (fewer prompts per call); null = batch_size alone
     gpu_memory_utilization: float = 0.3  # vllm: GPU memory fraction vLLM may take (colocated with training)
-    sleep: bool = True  # vllm: release the KV cache between generations so training gets the memory
+    sleep: bool = True  # vllm: sleep between generations so training gets the memory
+    sleep_level: int = 1  # vllm: 1 = weights to CPU memory, KV cache dropped; 2 = both dropped, weights reloaded from the policy on waking (TRL's choice)
+    max_model_len: int | None = None  # vllm: max prompt + completion tokens per sequence (null = the checkpoint's context length); smaller = less KV cache
     preemptive: bool = True  # DASH preemptive sampling: the whole step in one generate call (false = one call per train.micro_batch_size sequences, as TRL)
 
 
@@ -88,6 +90,19 @@ class BaseModelConfig:
     seed: int = 0  # init and data order
 
 
+# The linear layers of a Qwen2 / Llama decoder block: attention and MLP ("all-linear" in verl and TRL examples).
+DECODER_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class LoraConfig:
+    """LoRA adapters through peft (bench/lora.py); r = 0 trains every weight."""
+
+    r: int = 0  # adapter rank (0 = off: full fine-tuning; > 0 needs pip install -e ".[lora]")
+    alpha: float = 32.0  # the adapters' update is B A * alpha / r
+    target_modules: list[str] = field(default_factory=lambda: list(DECODER_LINEARS))  # module names that get adapters
+
+
 @dataclass
 class ModelConfig:
     name: str = MISSING  # tiny | hf
@@ -101,6 +116,7 @@ class ModelConfig:
     num_kv_heads: int = 2  # tiny: key/value heads (GQA)
     intermediate_size: int = 384  # tiny: MLP width
     base: BaseModelConfig = field(default_factory=BaseModelConfig)  # tiny: pre-training recipe
+    lora: LoraConfig = field(default_factory=LoraConfig)  # train LoRA adapters instead of every weight (r > 0)
 
 
 @dataclass

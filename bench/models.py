@@ -19,6 +19,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config, Qwen2
 from algorithms.checkpointing import enable_checkpointing
 from algorithms.precision import set_compute_dtype
 from bench.config import ModelConfig
+from bench.lora import with_lora
 from bench.tokenizer import build_char_tokenizer
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def is_local_path(path: str) -> bool:
 
 
 def load_policy(cfg: ModelConfig, device: torch.device) -> tuple[torch.nn.Module, object]:
-    """The starting policy and its tokenizer, on `device`."""
+    """The starting policy and its tokenizer, on `device`; with `model.lora.r > 0`, wrapped in fresh LoRA adapters."""
     if cfg.name == "tiny":
         path = str(ensure_base_model(cfg))
     elif cfg.name == "hf":
@@ -145,6 +146,7 @@ def load_policy(cfg: ModelConfig, device: torch.device) -> tuple[torch.nn.Module
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
+    model = with_lora(model, cfg.lora)
     set_compute_dtype(model, DTYPES[cfg.dtype])  # fp32 master weights, `model.dtype` compute (algorithms/precision.py)
     if cfg.gradient_checkpointing:
         enable_checkpointing(model)

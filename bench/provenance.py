@@ -23,7 +23,7 @@ def git_hash() -> str | None:
 
 def package_versions() -> dict[str, str | None]:
     versions = {}
-    for name in ("rlvr-bench", "torch", "transformers", "tokenizers", "numpy", "vllm", "math-verify", "datasets", "hydra-core"):
+    for name in ("rlvr-bench", "torch", "transformers", "tokenizers", "numpy", "vllm", "peft", "math-verify", "datasets", "hydra-core"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -14,7 +14,8 @@ def build_engine(rollout, model, tokenizer, device) -> Engine:
     if rollout.engine == "vllm":
         from bench.rollout.vllm import VLLMEngine  # imports vllm lazily, with a clear error
 
-        return VLLMEngine(model, tokenizer, device, rollout.batch_size, rollout.gpu_memory_utilization, rollout.sleep)
+        sleep_level = rollout.sleep_level if rollout.sleep else 0
+        return VLLMEngine(model, tokenizer, device, rollout.batch_size, rollout.gpu_memory_utilization, sleep_level, rollout.max_model_len)
     raise ValueError(f"unknown rollout engine {rollout.engine!r}; known: hf, vllm")
 
 

@@ -1,14 +1,19 @@
 """Rollouts with vLLM, colocated with training on the same GPU (optional extra).
 
 `pip install -e ".[vllm]"` on a CUDA machine. vLLM is imported lazily, its
-version is checked against the supported range at start, and every failure
-(missing package, no CUDA, unsupported version) says what to do.
+installed version is checked against the window below before the import, and
+every failure (missing package, no CUDA, a version outside the window) says
+what to do.
 
 Colocation: vLLM takes `rollout.gpu_memory_utilization` of the GPU; with
-`rollout.sleep=true` it releases its KV cache between generations (sleep level
-1) so training gets the memory back. Weights are synced into vLLM after every
-optimizer step through a worker extension calling the model's `load_weights`
-(tensor parallel size 1, engine core in-process).
+`rollout.sleep=true` it sleeps between generations at `rollout.sleep_level`
+(1: weights to CPU memory, KV cache dropped; 2: both dropped, the policy's
+weights are loaded again on waking). The order of sleep, wake, weight sync and
+prefix-cache reset is in bench/rollout/vllm_colocation.py. Weights are synced
+after every optimizer step through a worker extension calling the model's
+`load_weights` (tensor parallel size 1, engine core in-process); a LoRA
+policy sends its merged weights (bench/lora.py). `rollout.max_model_len` caps
+prompt + completion tokens (null: the checkpoint's context length).
 """
 
 from __future__ import annotations
@@ -18,23 +23,41 @@ from collections.abc import Callable
 from importlib import metadata
 
 import torch
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
+from algorithms.precision import compute_dtype
 from algorithms.stops import Stops, length_mask, stop_token_ids
 from bench.rollout.types import Generation, Sampling, pad_and_cat
+from bench.rollout.vllm_colocation import ColocatedLLM
 
-SUPPORTED_VLLM = (Version("0.8.0"), Version("1.0.0"))  # [low, high)
+# [low, high): every vLLM release in it pins torch==2.13.0 and accepts transformers >= 5.5.3
+# (0.31 caps it below 5.18, 0.32 below 5.20); 0.33 moves to torch 2.14 (PyPI metadata of each release).
+SUPPORTED_VLLM = (Version("0.27.1"), Version("0.33"))
+VLLM_TORCH = "2.13.0"
+
+
+def vllm_version_error(installed: str) -> str | None:
+    """Why vLLM `installed` cannot run here (None when it can), naming the supported window and its torch."""
+    low, high = SUPPORTED_VLLM
+    window = f"rlvr-bench supports {low} <= vllm < {high} (all pinned to torch=={VLLM_TORCH})"
+    try:
+        version = Version(installed)
+    except InvalidVersion:
+        return f"vLLM version {installed!r} is not a version number; {window}"
+    if not low <= version < high:
+        return f'vLLM {installed} is not supported: {window}; pip install -e ".[vllm]" installs one'
+    return None
 
 
 def require_vllm():
     """Import vllm or fail with a message naming the fix."""
     try:
-        version = Version(metadata.version("vllm"))
+        installed = metadata.version("vllm")
     except metadata.PackageNotFoundError:
         raise RuntimeError('rollout=vllm needs vLLM: pip install -e ".[vllm]" on a CUDA machine, or use rollout=hf') from None
-    low, high = SUPPORTED_VLLM
-    if not low <= version < high:
-        raise RuntimeError(f"vLLM {version} is not supported; rlvr-bench supports {low} <= vllm < {high}")
+    error = vllm_version_error(installed)
+    if error:
+        raise RuntimeError(error)
     if not torch.cuda.is_available():
         raise RuntimeError("rollout=vllm needs a CUDA GPU; on a CPU use rollout=hf")
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # engine core in this process: weights sync by reference
@@ -51,48 +74,38 @@ class PolicyWeightLoader:
 
 
 class VLLMEngine:
-    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, batch_size: int, gpu_memory_utilization: float, sleep: bool) -> None:
+    def __init__(
+        self, model: torch.nn.Module, tokenizer, device: torch.device, batch_size: int, gpu_memory_utilization: float,
+        sleep_level: int, max_model_len: int | None = None,
+    ) -> None:
+        """`sleep_level` 0 keeps vLLM awake; 1 or 2 is the `LLM.sleep` level between generations."""
         vllm = require_vllm()
-        self.vllm, self.tokenizer, self.sleep, self.device = vllm, tokenizer, sleep, device
+        self.vllm, self.tokenizer, self.device = vllm, tokenizer, device
         self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
-        self.llm = vllm.LLM(
+        llm = vllm.LLM(
             model=model.config._name_or_path,
-            dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
+            dtype=str(compute_dtype(model)).removeprefix("torch."),  # the policy's compute dtype, not its fp32 master weights
             gpu_memory_utilization=gpu_memory_utilization,
-            enable_sleep_mode=sleep,
+            enable_sleep_mode=sleep_level > 0,
             max_num_seqs=batch_size,
+            max_model_len=max_model_len,
             worker_extension_cls=f"{__name__}.PolicyWeightLoader",
         )
-        self.sleeping = False
-        self._rest()
-
-    def _rest(self) -> None:
-        if self.sleep and not self.sleeping:
-            self.llm.sleep(level=1)
-            self.sleeping = True
-
-    def _wake(self) -> None:
-        if self.sleeping:
-            self.llm.wake_up()
-            self.sleeping = False
+        self.colocated = ColocatedLLM(llm, model, sleep_level)
 
     def sync_weights(self, model: torch.nn.Module) -> None:
-        self._wake()
-        self.llm.collective_rpc("load_policy_weights", args=(list(model.state_dict().items()),))
-        self._rest()
+        self.colocated.sync(model)
 
     def generate(
         self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None,
         on_prompts_done: Callable[[int], None] | None = None,
     ) -> Generation:
-        self._wake()
         stops = Stops(self.stop_ids, tuple(sampling.stop))
         params = self.vllm.SamplingParams(
             n=n, temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=seed, logprobs=0,
             stop_token_ids=list(stops.token_ids), stop=list(stops.strings) or None,
         )
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        self._rest()
+        outputs = self.colocated.generate(prompts, params)
         if on_prompts_done is not None:
             on_prompts_done(len(prompts))
         pad = self.tokenizer.pad_token_id
