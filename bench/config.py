@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import II, MISSING
 
 from algorithms.grpo import GRPOConfig
 from algorithms.nsr import NSRConfig, PSRConfig, WReinforceConfig
@@ -41,7 +41,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # max global grad norm (0 = off)
     warmup_steps: int = 0  # linear lr warmup, in optimizer steps
     mini_batch_prompts: int | None = None  # prompts per optimizer step (null = rollout.prompts_per_step)
-    micro_batch_size: int = 256  # sequences per forward/backward
+    micro_batch_size: int = II("model.micro_batch_size")  # sequences per forward/backward (default: the model's)
     grad_filter_tau: float | None = None  # DASH gradient filtering: drop samples with |A| <= tau before backward (0.1 in DASH; null = off)
     eval_every: int = 0  # steps between mid-training evaluations, logged as eval/<dataset>/* (0 = only at the end)
     save_every: int = 0  # steps between checkpoints (0 = only the final one)
@@ -109,6 +109,7 @@ class ModelConfig:
     path: str | None = None  # HF checkpoint dir or hub id (hf models)
     dtype: str = "float32"  # compute dtype: float32 | bfloat16 (autocast over fp32 master weights; float16 is refused for training)
     pure_low_precision: bool = False  # opt-in: store the weights (and AdamW state) in `dtype` too; at lr 1e-6 most bf16 updates round away
+    micro_batch_size: int = 256  # default train.micro_batch_size: the tiny model takes a whole step at once
     gradient_checkpointing: bool = False  # keep only each decoder layer's input and recompute the layer in backward (one extra forward)
     hidden_size: int = 128  # tiny: width
     num_layers: int = 4  # tiny: decoder layers

@@ -82,3 +82,9 @@ def test_eval_problems_is_a_count_or_all(problems):
     check_config(compose_config(["eval.problems=all"]))
     with pytest.raises(ConfigError, match="eval.problems must be an integer >= 1 or 'all'"):
         check_config(compose_config([f"eval.problems={problems}"]))
+
+
+def test_the_micro_batch_defaults_to_the_models_and_an_override_wins():
+    assert compose_config().train.micro_batch_size == 256  # the tiny model: a whole step at once
+    assert compose_config(["model=hf", "model.path=x"]).train.micro_batch_size == 8
+    assert compose_config(["model=hf", "model.path=x", "train.micro_batch_size=2"]).train.micro_batch_size == 2
