@@ -9,16 +9,13 @@ from algorithms.base import Algorithm
 from algorithms.context import TrainContext, TrainSettings
 from algorithms.registry import ALGORITHMS
 from bench.lora import lora_config_error
-from bench.preflight import unknown_keys
+from bench.plugins import import_plugins, load_function
+from bench.preflight import ConfigError, unknown_keys
 from bench.rollout import Sampling
 from evaluators.passk import default_ks
 from evaluators.tasks import get_task
 from evaluators.tasks.selection import ALL, check_count
-from evaluators.tasks.presets import preset_for
-
-
-class ConfigError(ValueError):
-    """A config that composes but cannot run; raised before any work starts."""
+from evaluators.tasks.presets import REAL_TASKS, preset_for
 
 
 def resolve_device(device) -> torch.device:
@@ -77,6 +74,19 @@ def check_config(cfg: DictConfig) -> None:
     if problems_error:
         raise ConfigError(f"eval.problems {problems_error}")
     check_prompt(cfg)
+    check_reward(cfg)
+
+
+def check_reward(cfg: DictConfig) -> None:
+    """dataset=jsonl needs a path and a reward function; no other task reads `dataset.reward`."""
+    if cfg.dataset.name == "jsonl":
+        missing = [key for key in ("path", "reward") if cfg.dataset[key] is None]
+        if missing:
+            raise ConfigError(f"dataset=jsonl needs {' and '.join(f'dataset.{key}' for key in missing)} (README: Your own task, reward or algorithm)")
+        import_plugins(cfg.plugins)
+        load_function(cfg.dataset.reward, "dataset.reward")  # fails now, naming the key, not at the first scored rollout
+    elif cfg.dataset.reward is not None:
+        raise ConfigError(f"dataset.reward is read only by dataset=jsonl; dataset {cfg.dataset.name!r} scores with its own grader")
 
 
 def check_prompt(cfg: DictConfig) -> None:
@@ -88,14 +98,17 @@ def check_prompt(cfg: DictConfig) -> None:
 
 
 def build_task(cfg: DictConfig):
+    import_plugins(cfg.plugins)  # a plugin's task registers itself on import (in every job process)
     check_prompt(cfg)  # training builds the task before the rest of check_config runs
     options = dict(cfg.dataset.options)
     if cfg.dataset.path is not None:
         options["path"] = cfg.dataset.path
+    if cfg.dataset.reward is not None:
+        options["reward"] = load_function(cfg.dataset.reward, "dataset.reward")
     if cfg.dataset.name.endswith("_synth"):
         options["difficulty"] = cfg.dataset.difficulty
         options.setdefault("test_size", max(cfg.eval.problems, 500) if cfg.eval.problems != ALL else 500)
-    else:
+    elif cfg.dataset.name in REAL_TASKS:
         options["prompt"] = cfg.dataset.prompt  # the synthetic twins have only the default, which check_prompt enforces
     return get_task(cfg.dataset.name, **options)
 
@@ -116,6 +129,7 @@ def train_settings(cfg: DictConfig) -> TrainSettings:
 
 
 def build_algorithm(cfg: DictConfig, ctx: TrainContext) -> Algorithm:
+    import_plugins(cfg.plugins)  # a plugin's algorithm registers itself on import
     algorithm_cls = ALGORITHMS.get(cfg.algorithm.name)
     return algorithm_cls(OmegaConf.to_object(cfg.algorithm), ctx)
 

@@ -125,6 +125,7 @@ class DatasetConfig:
     name: str = MISSING  # registered task name
     difficulty: str = "easy"  # synthetic tasks: easy | hard
     path: str | None = None  # real tasks: local jsonl/parquet in the hub schema
+    reward: str | None = None  # dataset=jsonl: your reward, `module:function` or `file.py:function` of (completion, row)
     prompt: str = "default"  # prompt preset: default | chat | gsm8k | gsm8k_cot | minerva_math (README "Prompt presets"); its stop strings join rollout.stop
     base_task: str = "${.name}"  # synthetic task whose easy demos pre-train the tiny base for this dataset
     options: dict[str, Any] = field(default_factory=dict)  # extra task constructor options
@@ -154,6 +155,7 @@ class Config:
     resume: Resume = Resume.never  # never | auto (continue this run dir from its last checkpoint)
     threads: int | None = None  # torch CPU threads per job (null = torch default; joblib workers get cores/n_jobs)
     deterministic: bool = True  # torch.use_deterministic_algorithms (warn-only): same seed, same metrics
+    plugins: list[str] = field(default_factory=list)  # your modules or .py files, imported first: their register_task / register_algorithm calls take effect
 
 
 def register_configs() -> None:

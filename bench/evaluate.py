@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bench.progress import progress_bar
 from bench.rollout import Engine, Sampling
 from evaluators.passk import ProblemResult, summarize
-from evaluators.types import Example
+from evaluators.types import Example, score_example
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def evaluate(engine: Engine, task, tokenizer, problems: list[Example], n: int, k
     results, samples = [], []
     for j, example in enumerate(problems):
         texts = generation.texts[j * n : (j + 1) * n]
-        scores = [task.score(text, example.answer) for text in texts]
+        scores = [score_example(task, text, example) for text in texts]
         result = ProblemResult(example.id, [s.correct for s in scores], [s.extracted for s in scores])
         results.append(result)
         samples.append(

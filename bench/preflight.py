@@ -18,6 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 INTERNAL_GROUPS = ("hydra", "schema")  # config groups that are not a user's choice
 
 
+class ConfigError(ValueError):
+    """A config that composes but cannot run; raised before any work starts."""
+
+
 def unknown_keys(cfg: DictConfig) -> str | None:
     """One message naming every undeclared key with its closest declared names, or None."""
     unknown = list(_unknown(cfg, ""))

@@ -6,11 +6,11 @@ import torch
 
 from algorithms.batch import RolloutBatch, SequenceBatch
 from bench.rollout import Generation
-from evaluators.types import Example
+from evaluators.types import Example, score_example
 
 
 def score_generation(task, generation: Generation, examples: list[Example], n: int) -> RolloutBatch:
-    scores = [task.score(text, examples[i // n].answer) for i, text in enumerate(generation.texts)]
+    scores = [score_example(task, text, examples[i // n]) for i, text in enumerate(generation.texts)]
     device = generation.completion_ids.device
     sequences = SequenceBatch(
         input_ids=torch.cat([generation.prompt_ids, generation.completion_ids], dim=1),

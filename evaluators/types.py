@@ -47,3 +47,10 @@ class Task(Protocol):
         ...
 
     def score(self, completion: str, gold: str) -> Score: ...
+
+
+def score_example(task: Task, completion: str, example: Example) -> Score:
+    """`task.score(completion, example.answer)`, or the task's `score_example` when its scorer
+    reads the whole row (a `jsonl` task's reward function does)."""
+    scorer = getattr(task, "score_example", None)
+    return scorer(completion, example) if scorer is not None else task.score(completion, example.answer)

@@ -32,4 +32,4 @@ def task_names() -> list[str]:
 
 
 # Importing the modules registers their tasks.
-from evaluators.tasks import gsm8k, gsm8k_synth, hotpotqa, hotpotqa_synth, math, math_synth  # noqa: E402,F401
+from evaluators.tasks import gsm8k, gsm8k_synth, hotpotqa, hotpotqa_synth, jsonl, math, math_synth  # noqa: E402,F401

@@ -17,7 +17,7 @@ REAL_TASKS = ("gsm8k", "math", "hotpotqa")
 @dataclass(frozen=True)
 class Preset:
     name: str
-    tasks: tuple[str, ...]  # the tasks it fits
+    tasks: tuple[str, ...] | None  # the tasks it fits (None: every task, a plugin's too)
     stops: tuple[str, ...]  # stop strings the preset adds to rollout.stop (never on a synthetic twin)
 
     def stops_for(self, task: str) -> tuple[str, ...]:
@@ -30,7 +30,7 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         # The embedded default: chat turns with a template, else `Q:`/`A:` with the instruction;
         # `\nQ:` because a base model answering it goes on to invent the next question.
-        Preset("default", REAL_TASKS + SYNTHETIC_TASKS, ("\nQ:",)),
+        Preset("default", None, ("\nQ:",)),
         # Zero-shot instruct evaluation: question, then the task's instruction, in the user turn.
         Preset("chat", REAL_TASKS, ()),
         # lm-eval `gsm8k`: 5 seeded train shots, `Question:`/`Answer:` (gsm8k.yaml `until`).
@@ -45,7 +45,7 @@ PRESETS: dict[str, Preset] = {
 
 def preset_for(task: str, name: str) -> Preset:
     """The preset `name` for `task`; an error naming `dataset.prompt` and the presets that fit otherwise."""
-    allowed = [preset.name for preset in PRESETS.values() if task in preset.tasks]
+    allowed = [preset.name for preset in PRESETS.values() if preset.tasks is None or task in preset.tasks]
     if name not in allowed:
         raise ValueError(f"dataset.prompt={name!r} does not fit dataset {task!r}; allowed presets: {', '.join(allowed)}")
     return PRESETS[name]
