@@ -54,7 +54,8 @@ def claims_html(verdicts: list[Verdict]) -> str:
     rows = []
     for v in verdicts:
         evidence = "".join(f"<li>{escape(e)}</li>" for e in v.evidence) or "<li>no runs to compare</li>"
-        rows.append(f'<tr><td class="text">{escape(v.claim)}</td><td class="text {VERDICT_CLASS[v.verdict]}"><b>{escape(v.verdict)}</b></td>'
+        reason = f'<br><small>{escape(v.reason)}</small>' if v.reason else ""
+        rows.append(f'<tr><td class="text">{escape(v.claim)}</td><td class="text {VERDICT_CLASS[v.verdict]}"><b>{escape(v.verdict)}</b>{reason}</td>'
                     f'<td class="text">{escape(v.rule)}</td><td class="text"><ul>{evidence}</ul></td></tr>')
     head = "".join(f"<th>{h}</th>" for h in ("claim", "verdict", "rule", "evidence"))
     return f'<table class="sortable" id="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
