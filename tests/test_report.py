@@ -134,7 +134,7 @@ def test_figures_smooth_rewards_and_skip_a_target_nobody_reached(tmp_path):
     stale, own = plots / f"time_to_target_{DATASET}.png", plots / "sketch.png"  # an earlier report's figure; the user's file
     stale.write_bytes(b"old")
     own.write_bytes(b"mine")
-    paths, notes = make_plots(tidy, runs.curves, HALF, plots)
+    paths, captions, notes = make_plots(tidy, runs.curves, HALF, plots)
     assert not any(p.name.startswith("time_to_target") for p in paths)
     assert not stale.exists() and own.read_bytes() == b"mine"
     assert f"time to target: no run on {DATASET} reached pass@1 0.5; figure skipped." in notes

@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
 
     verdicts = check_claims(tidy, args.min_seeds)
     atomic_write_text(out / "claims.md", claims_markdown(verdicts))
-    figures, notes = make_plots(tidy, runs.curves, thresholds, out / "plots")
+    figures, captions, notes = make_plots(tidy, runs.curves, thresholds, out / "plots")
     notes = [f"skipped run dir {s}" for s in runs.skipped] + target_notes + notes
-    atomic_write_text(out / "index.html", report_html(board, verdicts, [p for p in figures if p.suffix == ".png"], notes, out))
+    atomic_write_text(out / "index.html", report_html(board, verdicts, [p for p in figures if p.suffix == ".png"], captions, notes, out))
 
     n_runs = tidy[tidy.algorithm != "base"].run.nunique()
     print(f"{n_runs} runs ({len(runs.skipped)} skipped) -> {out}/: leaderboard.md/.tex/.csv, results.parquet/.csv, claims.md, index.html, {len(figures)} figure files")
