@@ -51,8 +51,8 @@ def test_captions_name_the_band_and_the_seed_count():
     assert caption(pd.Series([3, 3])) == "bands: ±1 SE over seeds (3 seeds)"
     assert caption(pd.Series([1])) == "bands: ±1 SE over problems (1 seed)"
     assert caption(pd.Series([1, 3])) == "bands: ±1 SE over seeds (1-3 seeds; 1-seed curves: the run's SE over problems)"
-    assert caption(pd.Series([1]), one_seed="none") == "no bands (1 seed)"
-    assert caption(pd.Series([2, 2]), "error bars", one_seed="none") == "error bars: ±1 SE over seeds (2 seeds)"
+    assert caption(pd.Series([1]), own_se=False) == "no bands (1 seed)"
+    assert caption(pd.Series([2, 2]), "error bars", own_se=False) == "error bars: ±1 SE over seeds (2 seeds)"
 
 
 def test_each_figure_gets_the_caption_of_its_data(tmp_path):

@@ -41,17 +41,17 @@ def seeds_text(n_seeds: pd.Series) -> str:
     return f"{lo} seed{'s' if hi > 1 else ''}" if lo == hi else f"{lo}-{hi} seeds"
 
 
-def caption(n_seeds: pd.Series, what: str = "bands", one_seed: str = "over problems") -> str:
+def caption(n_seeds: pd.Series, what: str = "bands", own_se: bool = True) -> str:
     """What the band (or error bar) of a figure's curves is, and over how many seeds.
 
-    `one_seed`: what a one-seed curve's band is instead ("over problems": the run's SE, or "none").
+    `own_se`: a one-seed curve's band is its run's SE over problems (pass@k); False: it has none (rewards, times).
     """
     seeds = seeds_text(n_seeds)
     if n_seeds.min() >= 2:
         return f"{what}: ±1 SE over seeds ({seeds})"
     if n_seeds.max() == 1:
-        return f"{what}: ±1 SE over problems ({seeds})" if one_seed == "over problems" else f"no {what} (1 seed)"
-    alone = "the run's SE over problems" if one_seed == "over problems" else "none"
+        return f"{what}: ±1 SE over problems ({seeds})" if own_se else f"no {what} (1 seed)"
+    alone = "the run's SE over problems" if own_se else "none"
     return f"{what}: ±1 SE over seeds ({seeds}; 1-seed curves: {alone})"
 
 
@@ -116,7 +116,7 @@ def reward_figures(curves: pd.DataFrame, styles: dict[str, Look], out: Path) -> 
                 band(ax, curve[x], curve.reward, curve.se, name, styles[name], slot)
             if x == "step":
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            captions[stem.name] = caption(rows.groupby("algorithm").n.max(), one_seed="none")
+            captions[stem.name] = caption(rows.groupby("algorithm").n.max(), own_se=False)
             finish(fig, ax, xlabel, f"rollout reward ({REWARD_WINDOW}-step mean)", title, captions[stem.name])
             paths += save(fig, stem)
     return paths, captions
@@ -146,7 +146,7 @@ def time_figures(summary: pd.DataFrame, styles: dict[str, Look], thresholds: dic
             ax.yaxis.set_major_locator(MaxNLocator(integer=metric == "steps_to_target"))
             ax.grid(alpha=0.3, linewidth=0.5, axis="y")
         # a seed that never reached the target has no SE: its bar has no error bar either
-        captions[stem.name] = caption(rows.n_seeds, "error bars", one_seed="none")
+        captions[stem.name] = caption(rows.n_seeds, "error bars", own_se=False)
         axes[0].set_title(f"{title}: time to pass@1 ≥ {threshold.value:.3g}\n{captions[stem.name]}")
         paths += save(fig, stem)
     return paths, captions, notes
