@@ -20,7 +20,7 @@ from bench.report.latex import leaderboard_latex
 from bench.report.load import load_runs
 from bench.report.markdown import leaderboard_markdown
 from bench.report.plots import FIGURE_KINDS, REWARD_WINDOW, make_plots, reward_stats
-from bench.report.summary import time_to_target
+from bench.report.summary import seed_mean, time_to_target
 from bench.report.tables import leaderboard
 from bench.report.target import Threshold
 from tests.conftest import SMOKE
@@ -134,7 +134,7 @@ def test_figures_smooth_rewards_and_skip_a_target_nobody_reached(tmp_path):
     stale, own = plots / f"time_to_target_{DATASET}.png", plots / "sketch.png"  # an earlier report's figure; the user's file
     stale.write_bytes(b"old")
     own.write_bytes(b"mine")
-    paths, notes = make_plots(tidy, runs.curves, HALF, plots)
+    paths, captions, notes = make_plots(tidy, runs.curves, HALF, plots)
     assert not any(p.name.startswith("time_to_target") for p in paths)
     assert not stale.exists() and own.read_bytes() == b"mine"
     assert f"time to target: no run on {DATASET} reached pass@1 0.5; figure skipped." in notes
@@ -182,8 +182,9 @@ def test_labels_separate_variants_and_dash_options(tmp_path):
     assert set(load_runs([tmp_path]).results.algorithm) == {"grpo[kl_coef=0.0]", "grpo+dash", "grpo+sequential", "dr_grpo"}
 
 
-def verdicts(root: Path) -> dict[str, str]:
-    return {v.claim: v.verdict for v in check_claims(load_runs([root]).results)}
+def verdicts(root: Path, min_seeds: int = 1) -> dict[str, str]:
+    """One seed per run in most hand-made cases: min_seeds=1 lets them decide."""
+    return {v.claim: v.verdict for v in check_claims(load_runs([root]).results, min_seeds)}
 
 
 NSR = "NSR raises pass@k over the base at every k"
@@ -222,8 +223,59 @@ def test_a_gap_within_noise_leaves_a_claim_undecided(tmp_path):
     got = verdicts(tmp_path)
     assert got["On-policy RL beats SFT"] == MISSING
     assert got[PSR] == FAILS
-    evidence = {v.claim: v.evidence for v in check_claims(load_runs([tmp_path]).results)}
-    assert evidence["On-policy RL beats SFT"] == ("gsm8k_synth (tiny) pass@1: grpo 0.420±0.010 vs sft 0.400±0.010 (within 2·SE)",)
+    checked = {v.claim: v for v in check_claims(load_runs([tmp_path]).results, min_seeds=1)}
+    assert checked["On-policy RL beats SFT"].evidence == ("gsm8k_synth (tiny) pass@1: grpo 0.420±0.010 vs sft 0.400±0.010 (within 2·SE)",)
+    assert checked["On-policy RL beats SFT"].reason == "gaps within 2·SE"
+    assert checked[PSR].reason == ""  # decided: no reason
+
+
+def test_combined_se_adds_the_seed_spread_to_the_runs_se_over_problems(tmp_path):
+    # grpo pass@1 over seeds 0.2, 0.4, 0.6 with stderrs 0.03, 0.04, 0.05:
+    #   sd = 0.2, sd^2/3 = 0.013333; mean stderr^2 = (0.0009 + 0.0016 + 0.0025)/3 = 0.001667
+    #   combined = sqrt(0.015) = 0.122474 (the tables' sd/sqrt(3) = 0.115470)
+    # sft: seeds 0, 1 agree at 0.3 (sd 0) with stderrs 0.02, 0.04: combined = sqrt((0.0004 + 0.0016)/2) = 0.031623, not 0
+    for seed, (value, stderr) in enumerate([(0.2, 0.03), (0.4, 0.04), (0.6, 0.05)]):
+        write_run(tmp_path, "grpo", seed, {1: (value, stderr)})
+    write_run(tmp_path, "sft", 0, {1: (0.3, 0.02)})
+    write_run(tmp_path, "sft", 1, {1: (0.3, 0.04)})
+    summary = seed_mean(load_runs([tmp_path]).results).set_index("algorithm")
+    assert summary.at["grpo", "combined_se"] == pytest.approx(math.sqrt(0.04 / 3 + 0.005 / 3))
+    assert summary.at["grpo", "se"] == pytest.approx(0.2 / math.sqrt(3))
+    assert summary.at["sft", "combined_se"] == pytest.approx(math.sqrt(0.001)) and summary.at["sft", "se"] == 0.0
+
+
+def test_a_toy_run_with_two_agreeing_seeds_decides_nothing(tmp_path):
+    # the issue's toy run: nsr below the base by 0.1 at pass@8, two seeds that agree exactly (seed sd 0)
+    base = {1: (0.30, 0.01), 8: (0.60, 0.01)}
+    for seed in (0, 1):
+        write_run(tmp_path, "nsr", seed, {1: (0.35, 0.01), 8: (0.50, 0.01)}, base)
+    tidy = load_runs([tmp_path]).results
+    (nsr,) = [v for v in check_claims(tidy) if v.claim == NSR]  # the default: 3 seeds a side
+    assert nsr.verdict == MISSING
+    assert nsr.reason == "fewer than 3 seeds: nsr on gsm8k_synth (tiny) (2 seeds), base on gsm8k_synth (tiny) (2 seeds)"
+    assert nsr.evidence[0].endswith("(too few seeds)")
+    (nsr,) = [v for v in check_claims(tidy, min_seeds=2) if v.claim == NSR]
+    assert nsr.verdict == FAILS and nsr.reason == ""  # 0.50 vs 0.60 at pass@8, SE hypot(0.01, 0.01): beyond noise
+
+
+def test_a_claim_without_runs_says_so(tmp_path):
+    write_run(tmp_path, "grpo", 0, {1: (0.42, 0.01)})
+    (kl,) = [v for v in check_claims(load_runs([tmp_path]).results) if v.claim == "Dropping KL does not hurt"]
+    assert (kl.verdict, kl.reason, kl.evidence) == (MISSING, "no runs to compare", ())
+
+
+def test_one_failing_cell_decides_even_when_another_is_short_of_seeds(tmp_path):
+    # hard split: grpo and sft one seed each (too few); easy split, only in "both": 3 seeds, grpo 0.2 below sft 0.5 (fails)
+    for root in (tmp_path / "short", tmp_path / "both"):
+        write_run(root, "grpo", 0, {1: (0.1, 0.01)}, difficulty="hard")
+        write_run(root, "sft", 0, {1: (0.0, 0.01)}, difficulty="hard")
+    for seed in range(3):
+        write_run(tmp_path / "both", "grpo", seed, {1: (0.2, 0.01)})
+        write_run(tmp_path / "both", "sft", seed, {1: (0.5, 0.01)})
+    assert verdicts(tmp_path / "both", min_seeds=3)["On-policy RL beats SFT"] == FAILS
+    (rl,) = [v for v in check_claims(load_runs([tmp_path / "short"]).results) if v.claim == "On-policy RL beats SFT"]
+    assert rl.verdict == MISSING
+    assert rl.reason == "fewer than 3 seeds: grpo on gsm8k_synth-hard (tiny) (1 seed), sft on gsm8k_synth-hard (tiny) (1 seed)"
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""`python -m bench.report [RESULTS_DIR ...] [--out DIR | --curated] [--ks 1,8,64] [--target +0.05]`.
+"""`python -m bench.report [RESULTS_DIR ...] [--out DIR | --curated] [--ks 1,8,64] [--target +0.05] [--min-seeds 3]`.
 
 Writes into ./report/ unless told otherwise: the committed results/ (curated
 leaderboard, claims, figures) changes only with `--out results` or `--curated`.
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.io import atomic_write_text
-from bench.report.claims import check_claims, claims_markdown
+from bench.report.claims import MIN_SEEDS, check_claims, claims_markdown
 from bench.report.csvfile import leaderboard_frame
 from bench.report.html import report_html
 from bench.report.latex import leaderboard_latex
@@ -42,7 +42,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target", type=parse_target, default=DEFAULT_SPEC, help=(
         "pass@1 of the time-to-target columns and figure: absolute (0.38), or relative to the base (+0.05), "
         f"with per-dataset overrides (+0.05,math_synth=+0.01,gsm8k_synth-hard=0.01); default {DEFAULT_SPEC}"))
+    parser.add_argument("--min-seeds", type=min_seeds, default=MIN_SEEDS, help=(
+        f"seeds each side of a claim's comparison needs before it decides anything (default: {MIN_SEEDS}); "
+        "below it the claim reads 'not enough runs' and names the cells short of seeds"))
     return parser.parse_args(argv)
+
+
+def min_seeds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs at least 1 seed, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,16 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(out / "leaderboard.tex", leaderboard_latex(board))
     leaderboard_frame(board).to_csv(out / "leaderboard.csv", index=False)
 
-    verdicts = check_claims(tidy)
+    verdicts = check_claims(tidy, args.min_seeds)
     atomic_write_text(out / "claims.md", claims_markdown(verdicts))
-    figures, notes = make_plots(tidy, runs.curves, thresholds, out / "plots")
+    figures, captions, notes = make_plots(tidy, runs.curves, thresholds, out / "plots")
     notes = [f"skipped run dir {s}" for s in runs.skipped] + target_notes + notes
-    atomic_write_text(out / "index.html", report_html(board, verdicts, [p for p in figures if p.suffix == ".png"], notes, out))
+    atomic_write_text(out / "index.html", report_html(board, verdicts, [p for p in figures if p.suffix == ".png"], captions, notes, out))
 
     n_runs = tidy[tidy.algorithm != "base"].run.nunique()
     print(f"{n_runs} runs ({len(runs.skipped)} skipped) -> {out}/: leaderboard.md/.tex/.csv, results.parquet/.csv, claims.md, index.html, {len(figures)} figure files")
     for v in verdicts:
-        print(f"  {v.verdict:15s} {v.claim}")
+        print(f"  {v.verdict:15s} {v.claim}" + (f" ({v.reason})" if v.reason else ""))
     for note in notes:
         print(f"  note: {note}")
     return 0

@@ -1,8 +1,14 @@
 """Seed averaging and derived metrics, shared by the tables, the figures and the claims.
 
-SE convention: with two or more seeds, the spread across seeds, sd/sqrt(n_seeds)
-(training and sampling noise; every seed sees the same test problems); with one
-seed, that run's own stderr over problems.
+SE convention of the tables and figures (`se`): with two or more seeds, the spread
+across seeds, sd/sqrt(n_seeds) (training and sampling noise; every seed sees the same
+test problems); with one seed, that run's own stderr over problems.
+
+The claims use `combined_se` = sqrt(sd^2/n_seeds + mean(per-seed stderr^2)): the seed
+spread plus the problem-sampling error, which averaging seeds cannot shrink because
+every seed is scored on the same test problems. Two seeds that happen to agree
+(sd = 0) thus still carry their runs' SE over problems, never a 0.000 that would make
+any gap look decisive.
 """
 
 from __future__ import annotations
@@ -20,13 +26,20 @@ TIME_METRICS = {"steps_to_target": "step", "wall_to_target": "wall_s"}  # tidy m
 
 
 def seed_mean(tidy: pd.DataFrame) -> pd.DataFrame:
-    """One row per (algorithm, model, dataset, metric, k): mean, se, n_seeds, plus the algorithm's attributes."""
+    """One row per (algorithm, model, dataset, metric, k): mean, se, combined_se, n_seeds, plus the algorithm's attributes."""
     attributes = [c for c in ATTRIBUTES if c in tidy]
-    grouped = tidy.groupby(CELL, dropna=False, sort=False)
-    out = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n_seeds=("seed", "nunique"), own_se=("stderr", "first"), **{c: (c, "first") for c in attributes})
+    grouped = tidy.assign(stderr_sq=tidy.stderr**2).groupby(CELL, dropna=False, sort=False)
+    out = grouped.agg(
+        mean=("value", "mean"), sd=("value", "std"), n_seeds=("seed", "nunique"), own_se=("stderr", "first"),
+        within_var=("stderr_sq", "mean"), **{c: (c, "first") for c in attributes},
+    )
     # sd of values that include inf (a seed never reached the target) is nan: the mean stays inf, no SE
-    out["se"] = np.where(out.n_seeds >= 2, out.sd / np.sqrt(out.n_seeds), out.own_se)
-    return out.drop(columns=["sd", "own_se"]).reset_index()
+    several = out.n_seeds >= 2
+    out["se"] = np.where(several, out.sd / np.sqrt(out.n_seeds), out.own_se)
+    # time to target has no per-run SE (within_var nan): its seed spread alone
+    spread_var = np.where(several, out.sd**2 / out.n_seeds, np.nan)
+    out["combined_se"] = np.sqrt(np.where(several, spread_var + out.within_var.fillna(0.0), out.within_var))
+    return out.drop(columns=["sd", "own_se", "within_var"]).reset_index()
 
 
 def time_to_target(curves: pd.DataFrame, tidy: pd.DataFrame, thresholds: dict[tuple[str, str], Threshold]) -> pd.DataFrame:
