@@ -80,3 +80,11 @@ def test_hydra_help_is_still_hydras():
     result = bench_help("--hydra-help")
     assert result.returncode == 0, result.stderr
     assert "--multirun" in result.stdout and "--shell-completion" in result.stdout
+
+
+def test_tab_completion_answers_with_the_options_and_knobs():
+    """What Hydra's bash script (`rlvr-bench -sc install=bash`, README) asks on each Tab."""
+    for line, expected in [("rlvr-bench algorithm=p", {"algorithm=ppo", "algorithm=psr"}), ("rlvr-bench train.st", {"train.steps="})]:
+        env = bench_env(COMP_LINE=line, COMP_POINT=str(len(line)))
+        result = subprocess.run([sys.executable, "-m", "bench", "-sc", "query=bash"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert set(result.stdout.split()) == expected, result.stderr[-2000:]
