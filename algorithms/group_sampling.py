@@ -21,19 +21,10 @@ Departures from the paper and verl's recipe:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 
-
-@dataclass
-class GroupSampling:
-    dynamic_sampling: bool = False  # DAPO: drop groups whose rewards are all equal, generate more prompts until the batch is full
-    max_generation_rounds: int = 10  # dynamic sampling: generation rounds per step at most (verl's max_num_gen_batches)
-    overlong_buffer: int = 0  # DAPO overlong shaping: linear penalty over the last this many tokens before max_new_tokens (0 = off)
-    overlong_penalty: float = 1.0  # reward lost by a completion that reaches max_new_tokens (DAPO: 1.0)
-    overlong_filter: bool = False  # DAPO overlong filtering: truncated completions (no stop token or string) carry no loss
+from algorithms.configs import GroupSampling  # noqa: F401 (re-exported: its knobs live with the other configs)
 
 
 def zero_variance_groups(rewards: Tensor, n: int) -> Tensor:

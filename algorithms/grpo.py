@@ -17,33 +17,18 @@ Departures from the paper, following verl's reference code:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from algorithms.base import Algorithm
-from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
+from algorithms.configs import GRPOConfig
 from algorithms.context import TrainContext
 from algorithms.losses import ClipSettings
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.registry import ADVANTAGES, register_algorithm
 from evaluators.types import Example
-
-
-@dataclass
-class GRPOConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
-    name: str = "grpo"
-    norm_adv_by_std: bool = True  # false = Dr. GRPO advantages r - mean
-    eps_low: float = 0.2  # clip ratio floor 1 - eps_low
-    eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high (0.28 = DAPO)
-    dual_clip: float | None = None  # dual-clip constant c for A < 0 (3.0 in verl), null = off
-    loss_agg: str = "token_mean"  # token_mean | seq_mean_token_mean | seq_mean_token_sum | seq_mean_token_sum_norm
-    kl_coef: float = 0.001  # weight of the KL loss to the initial policy (0 = no reference model)
-    kl_type: str = "k3"  # k1 | k2 | k3
-    entropy_coef: float = 0.0  # entropy bonus weight
-    ppo_epochs: int = 1  # passes over each rollout batch
 
 
 def pg_settings(config: Any, policy_loss: str = "clip") -> PGSettings:

@@ -23,7 +23,6 @@ Departures from the paper and its reference code:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -31,37 +30,13 @@ import torch
 from torch import Tensor
 
 from algorithms.base import Algorithm
-from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
+from algorithms.configs import NSRConfig, PSRConfig, WReinforceConfig  # noqa: F401 (re-exported)
 from algorithms.context import TrainContext
 from algorithms.grpo import pg_settings
 from algorithms.policy_gradient import PolicyGradient
 from algorithms.registry import ADVANTAGES, register_advantage, register_algorithm
 from evaluators.types import Example
-
-
-@dataclass
-class PSRConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
-    name: str = "psr"
-    eps_low: float = 0.2  # clip ratio floor 1 - eps_low
-    eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high
-    dual_clip: float | None = None  # dual-clip constant c for A < 0 (3.0 in verl), null = off
-    loss_agg: str = "token_mean"  # how token losses become one scalar (see algorithms/losses.py)
-    kl_coef: float = 0.0  # weight of the KL loss to the initial policy (the paper: none)
-    kl_type: str = "k3"  # k1 | k2 | k3
-    entropy_coef: float = 0.001  # entropy bonus weight
-    ppo_epochs: int = 1  # passes over each rollout batch
-
-
-@dataclass
-class NSRConfig(PSRConfig):
-    name: str = "nsr"
-
-
-@dataclass
-class WReinforceConfig(PSRConfig):
-    name: str = "w_reinforce"
-    lam: float = 0.1  # advantage of correct samples (incorrect ones get -1)
 
 
 # --- advantages and keep rules ------------------------------------------------

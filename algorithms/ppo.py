@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -42,6 +41,7 @@ from torch import Tensor, nn
 
 from algorithms.base import Algorithm
 from algorithms.batch import RolloutBatch
+from algorithms.configs import PPOConfig
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import shared_prompt_forward
 from algorithms.losses import ClipSettings, agg_loss
@@ -51,25 +51,6 @@ from algorithms.registry import KL_ESTIMATORS, register_algorithm
 from evaluators.types import Example
 
 CRITIC_MODES = ("separate", "head")
-
-
-@dataclass
-class PPOConfig:
-    name: str = "ppo"
-    critic: str = "separate"  # separate = policy transformer copy + value head | head = value head on the policy's transformer
-    critic_lr_mult: float = 10.0  # critic lr = this x train.lr (verl: 1e-5 vs 1e-6)
-    gamma: float = 1.0  # GAE discount
-    lam: float = 1.0  # GAE lambda
-    value_clip: float = 0.5  # new values are clipped to V_old +- this in the value loss
-    vf_coef: float = 1.0  # weight of the value loss; with critic=head it trades off against the policy loss on the shared trunk
-    kl_coef: float = 0.001  # weight of the KL penalty subtracted from token rewards (0 = no reference model)
-    kl_type: str = "k1"  # estimator of the in-reward KL: k1 | k2 | k3
-    eps_low: float = 0.2  # clip ratio floor 1 - eps_low
-    eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high
-    dual_clip: float | None = None  # dual-clip constant c for A < 0 (3.0 in verl), null = off
-    loss_agg: str = "token_mean"  # policy-loss aggregation (see algorithms/losses.py); the value loss is always token_mean
-    entropy_coef: float = 0.0  # entropy bonus weight
-    ppo_epochs: int = 1  # passes over each rollout batch (policy and critic)
 
 
 # --- pure functions -----------------------------------------------------------

@@ -1,11 +1,30 @@
-"""Name -> implementation registries; an unknown name lists the known ones."""
+"""Name -> implementation registries; an unknown name lists the known ones.
+
+The built-in entries register when their modules import, and those import torch, so
+they are imported on the first lookup rather than with this module: composing a
+config or printing `--help` never pays for torch.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Callable)
+
+# The modules whose import registers the built-in algorithms, advantages, policy losses and KL estimators.
+BUILTIN_MODULES = ("advantages", "losses", "grpo", "nsr", "ppo", "relift", "sft", "superrl")
+_builtins_loaded = False
+
+
+def load_builtins() -> None:
+    """Import the built-in modules once (the flag is set first: they register while importing)."""
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        for module in BUILTIN_MODULES:
+            importlib.import_module(f"algorithms.{module}")
 
 
 class Registry(Generic[T]):
@@ -25,11 +44,13 @@ class Registry(Generic[T]):
         return add
 
     def get(self, name: str) -> T:
+        load_builtins()
         if name not in self._entries:
             raise KeyError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}")
         return self._entries[name]
 
     def names(self) -> list[str]:
+        load_builtins()
         return sorted(self._entries)
 
 

@@ -41,35 +41,14 @@ import torch
 
 from algorithms.advantages import any_rewarded
 from algorithms.base import Algorithm
-from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
+from algorithms.configs import ReLIFTConfig
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.grpo import pg_settings
 from algorithms.policy_gradient import PolicyGradient
 from algorithms.registry import ADVANTAGES, register_algorithm
 from algorithms.sft import demo_batch, nll_backward
 from evaluators.types import Example
-
-
-@dataclass
-class ReLIFTConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
-    name: str = "relift"
-    policy_loss: str = "reinforce"  # reinforce = -A*ratio unclipped (the reference main script) | clip = PPO clip
-    eps_low: float = 0.2  # clip ratio floor 1 - eps_low (policy_loss=clip)
-    eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high (policy_loss=clip)
-    dual_clip: float | None = None  # dual-clip constant c for A < 0 (policy_loss=clip), null = off
-    loss_agg: str = "seq_mean_token_sum_norm"  # token sums / max_new_tokens, mean over sequences (Dr. GRPO)
-    kl_coef: float = 0.0  # weight of the KL loss to the initial policy (the paper: none)
-    kl_type: str = "k3"  # k1 | k2 | k3
-    entropy_coef: float = 0.001  # entropy bonus weight of the RL loss (reference train.sh)
-    ppo_epochs: int = 1  # passes over each rollout batch
-    grad_clip: float | None = 0.7  # max grad norm of the RL step (reference train.sh; null = train.grad_clip)
-    weight_decay: float | None = 0.01  # AdamW weight decay of the RL optimizer (reference fsdp_worker.py; null = train.weight_decay)
-    sft_batch: int = 32  # hardest questions per SFT step; the step runs once the buffer holds this many (paper: 128)
-    sft_lr: float | None = None  # lr of the SFT AdamW (null = train.lr; the paper uses 1e-6 for both)
-    sft_weight_decay: float = 0.01  # weight decay of the SFT AdamW
-    sft_grad_clip: float = 1.0  # max grad norm of the SFT step
-    sft_entropy_coef: float = 0.001  # SFT loss = token-mean NLL - this x entropy
 
 
 @dataclass

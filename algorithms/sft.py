@@ -7,24 +7,18 @@ Departures: none (plain teacher forcing on prompt -> demo + eos).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from algorithms.base import Algorithm
 from algorithms.batch import RolloutBatch, SequenceBatch, tokenize_demos
+from algorithms.configs import SFTConfig
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import target_logprobs
 from algorithms.losses import agg_loss
 from algorithms.registry import register_algorithm
 from evaluators.types import Example
-
-
-@dataclass
-class SFTConfig:
-    name: str = "sft"
-    entropy_coef: float = 0.0  # ReLIFT subtracts 0.001 * entropy from its SFT loss
 
 
 def demo_batch(ctx: TrainContext, examples: list[Example]) -> SequenceBatch:

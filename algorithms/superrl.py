@@ -24,7 +24,6 @@ Departures from the paper, and choices it leaves open:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -33,30 +32,14 @@ from torch import Tensor
 
 from algorithms.advantages import any_rewarded
 from algorithms.base import Algorithm
-from algorithms.group_sampling import GroupSampling
 from algorithms.batch import RolloutBatch
+from algorithms.configs import SuperRLConfig
 from algorithms.context import TrainContext
 from algorithms.grpo import pg_settings
 from algorithms.policy_gradient import PolicyGradient
 from algorithms.registry import ADVANTAGES, register_algorithm
 from algorithms.sft import demo_batch, nll_backward
 from evaluators.types import Example
-
-
-@dataclass
-class SuperRLConfig(GroupSampling):  # + DAPO's dynamic sampling and overlong options
-    name: str = "superrl"
-    dense_threshold: float = 0.5  # probe: dense (plain GRPO) if at least this fraction of prompts has a rewarded rollout
-    sft_coef: float = 1.0  # lambda in L = L_PG + lambda * L_SFT (sparse branch)
-    norm_adv_by_std: bool = True  # false = Dr. GRPO advantages r - mean
-    eps_low: float = 0.2  # clip ratio floor 1 - eps_low
-    eps_high: float = 0.2  # clip ratio ceiling 1 + eps_high
-    dual_clip: float | None = None  # dual-clip constant c for A < 0 (3.0 in verl), null = off
-    loss_agg: str = "token_mean"  # how token losses become one scalar (see algorithms/losses.py)
-    kl_coef: float = 0.001  # weight of the KL loss to the initial policy (0 = no reference model)
-    kl_type: str = "k3"  # k1 | k2 | k3
-    entropy_coef: float = 0.0  # entropy bonus weight
-    ppo_epochs: int = 1  # passes over each rollout batch
 
 
 def is_sparse(rewarded: Tensor, dense_threshold: float) -> bool:

@@ -14,12 +14,9 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING
 
-from algorithms.grpo import GRPOConfig
-from algorithms.nsr import NSRConfig, PSRConfig, WReinforceConfig
-from algorithms.ppo import PPOConfig
-from algorithms.relift import ReLIFTConfig
-from algorithms.sft import SFTConfig
-from algorithms.superrl import SuperRLConfig
+from algorithms.configs import (
+    GRPOConfig, NSRConfig, PPOConfig, PSRConfig, ReLIFTConfig, SFTConfig, SuperRLConfig, WReinforceConfig,
+)
 
 
 class Device(str, Enum):

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from algorithms import KL_ESTIMATORS, POLICY_LOSSES, agg_loss
-from algorithms.losses import ClipSettings
+from algorithms import KL_ESTIMATORS, POLICY_LOSSES
+from algorithms.losses import ClipSettings, agg_loss
 
 # Two sequences: lengths 2 and 1 (mask), losses chosen for easy sums.
 LOSS = torch.tensor([[1.0, 3.0, 100.0], [4.0, 100.0, 100.0]])
