@@ -18,3 +18,4 @@ def _data_dir(packaged: str, in_checkout: str) -> Path:
 
 CONF_DIR = _data_dir("_conf", "conf")  # Hydra's primary config dir
 BASELINES_DIR = _data_dir("_baselines", "results/baselines")  # regress baselines and frozen grader items
+BASELINES_PACKAGED = BASELINES_DIR.name == "_baselines"  # an installed copy: read it, never rewrite it

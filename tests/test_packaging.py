@@ -42,6 +42,8 @@ def test_the_installed_wheel_runs_from_an_empty_directory(tmp_path):
     run([python, "-m", "bench", "debug=smoke", "hydra.run.dir=runs/train"], work, env)
     assert "algorithm" in run([str(venv / "bin" / "rlvr-bench"), "--help"], work, env)
     run([python, "-m", "bench.regress", "--graders-only"], work, env)
+    refused = subprocess.run([python, "-m", "bench.regress", "--update", "--graders-only"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "run it from a clone" in refused.stderr  # never writes into site-packages
     run([python, "-m", "bench.eval", "debug=smoke", "hydra.run.dir=runs/eval"], work, env)
     run([python, "-m", "bench.report", "runs"], work, env)
     site = run([python, "-c", "import bench, sys; print(bench.__file__)"], work, env)

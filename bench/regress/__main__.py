@@ -17,6 +17,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from bench import resources
 from bench.regress import baselines, graders, suite, table
 from bench.regress.compare import Row, compare_run, exact_rule_applies, missing
 from bench.regress.runs import Run, load_run, run_suite
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.update:
+        if resources.BASELINES_PACKAGED:
+            print(f"--update rewrites the committed baselines of a source checkout (results/baselines/); {resources.BASELINES_DIR} "
+                  "is an installed package's copy: run it from a clone of the repository", file=sys.stderr)
+            return 2
         return update(args, cells)
     rows = [] if args.graders_only else check_cells(args, cells)
     rows += check_graders()
