@@ -27,7 +27,7 @@ CHUNK_ELEMENTS = 1 << 22  # fp32 work per chunk: 16 MiB for each temporary (27 p
 
 class _ChosenLogprobs(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, logits: Tensor, targets: Tensor, temperature: float, with_entropy: bool):  # noqa: ANN001
+    def forward(ctx, logits: Tensor, targets: Tensor, temperature: float, with_entropy: bool):
         lse = torch.empty(targets.shape, dtype=torch.float32, device=logits.device)
         logp = torch.empty_like(lse)
         mean_z = torch.empty_like(lse) if with_entropy else None
@@ -42,7 +42,7 @@ class _ChosenLogprobs(torch.autograd.Function):
         return logp, (lse - mean_z) if with_entropy else None
 
     @staticmethod
-    def backward(ctx, grad_logp: Tensor | None, grad_entropy: Tensor | None):  # noqa: ANN001
+    def backward(ctx, grad_logp: Tensor | None, grad_entropy: Tensor | None):
         logits, targets, lse, *entropy_terms = ctx.saved_tensors
         grad = logits if logits.is_contiguous() else torch.empty_like(logits)  # each chunk is read before it is overwritten
         if grad_logp is None:
