@@ -87,6 +87,15 @@ def test_offline_the_gpu_cell_names_model_and_dataset_at_once_and_leaves_no_run_
     assert elapsed < 60, f"{elapsed:.0f}s: the hub was retried"  # imports alone take seconds on a loaded CPU
 
 
+def test_an_offline_sweep_is_refused_before_its_sweep_dir_exists(tmp_path):
+    result = bench("experiment=qwen05b_gsm8k", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}", multirun=True,
+                   HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1 and "Traceback" not in output
+    assert "sweep not launched: 2 inputs not available" in output and output.count("model Qwen/Qwen2.5-0.5B-Instruct") == 1
+    assert not (tmp_path / "sweep").exists()
+
+
 def test_the_check_itself_takes_well_under_a_second_offline(hf_home, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = qwen_cell()
