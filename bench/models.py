@@ -18,6 +18,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config, Qwen2
 
 from algorithms.checkpointing import enable_checkpointing
 from algorithms.precision import set_compute_dtype
+from bench.availability import is_local_path
 from bench.config import ModelConfig
 from bench.lora import with_lora
 from bench.tokenizer import build_char_tokenizer
@@ -115,11 +116,6 @@ def ensure_base_model(cfg: ModelConfig) -> Path:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def is_local_path(path: str) -> bool:
-    """A hub id is `owner/name`; anything rooted or deeper is a directory."""
-    return path.startswith((".", "/", "~")) or path.count("/") > 1
 
 
 def load_policy(cfg: ModelConfig, device: torch.device) -> tuple[torch.nn.Module, object]:

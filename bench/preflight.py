@@ -1,4 +1,5 @@
-"""Checks that run before any work (and before a run dir exists): no key the schema does not declare.
+"""Checks that run before any work (and before a run dir exists): no key the schema does not declare
+(and, in the callback, the config's rules and its inputs' availability, bench/availability.py).
 
 Hydra's `+key=value` adds a key even to a structured config, so `+algoritm=sft`
 would train the default algorithm and `+train.stepz=3` would train 100 steps. Every
@@ -54,12 +55,14 @@ def user_groups() -> list[str]:
 
 
 class Preflight(Callback):
-    """Hydra callback: a single run's config is checked before Hydra makes its run dir."""
+    """Hydra callback: a single run's config, then its model and dataset, are checked before Hydra makes its run dir."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        from bench.build import ConfigError, check_config  # not at import: bench.build imports this module
+        from bench.availability import check_inputs  # not at import: bench.build, which both import, imports this module
+        from bench.build import ConfigError, check_config
 
         try:
             check_config(config)
+            check_inputs([config])
         except ConfigError as error:
             raise SystemExit(f"run not started: {error}") from None  # Hydra turns a callback's exceptions into warnings

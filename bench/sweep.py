@@ -2,8 +2,9 @@
 
 Before launching it composes each job of the sweep exactly as the basic sweeper
 will (`hydra.sweeper.params` + command line), so an unknown value, a cross-field
-error or two jobs sharing one output dir stop the sweep before anything is
-written. After the last job it reads each job dir (bench.rundir), prints a table
+error, two jobs sharing one output dir, or a model or dataset that is not
+available (bench/availability.py, once per distinct input) stop the sweep before
+anything is written. After the last job it reads each job dir (bench.rundir), prints a table
 of status, wall time and pass@1 with the totals, writes `summary.md` in the sweep dir atomically,
 and exits non-zero when a job failed or is missing; rerunning the same command
 with `sweep_id=<id> resume=auto` redoes only those.
@@ -26,6 +27,7 @@ from hydra.experimental.callback import Callback
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # its grid expansion: the jobs checked are the jobs launched
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from bench.availability import check_inputs
 from bench.build import ConfigError, check_config
 from bench.io import atomic_write_text
 from bench.rundir import EVAL, RunDir
@@ -40,14 +42,19 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         if config.hydra.sweeper._target_ != BASIC_SWEEPER:
             return
+        jobs = composed_jobs(config)
         seen: dict[Path, str] = {}
-        for overrides, path in job_dirs(config):
+        for overrides, _, path in jobs:
             if path in seen:
                 raise SystemExit(
                     f"sweep not launched: jobs [{seen[path]}] and [{overrides}] would share {path}; "
                     "name jobs by the swept key, e.g. hydra.sweep.subdir='${hydra:runtime.choices.algorithm}-lr${train.lr}-s${seed}'"
                 )
             seen[path] = overrides
+        try:
+            check_inputs(job for _, job, _ in jobs)  # each distinct model and dataset once, before any job starts
+        except ConfigError as error:
+            raise SystemExit(f"sweep not launched: {error}") from None
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         if config.hydra.sweeper._target_ != BASIC_SWEEPER:
@@ -66,7 +73,12 @@ class SweepCallback(Callback):
 
 
 def job_dirs(config: DictConfig) -> list[tuple[str, Path]]:
-    """(overrides, output dir) of every job the basic sweeper will launch, each composed and checked."""
+    """(overrides, output dir) of every job the basic sweeper will launch."""
+    return [(overrides, path) for overrides, _, path in composed_jobs(config)]
+
+
+def composed_jobs(config: DictConfig) -> list[tuple[str, DictConfig, Path]]:
+    """(overrides, config, output dir) of every job the basic sweeper will launch, each composed and checked."""
     loader = GlobalHydra.instance().config_loader()
     str(config.hydra.sweep.dir)  # resolve the sweep's timestamp once: every job composed below shares it
     params = [f"{key}={value}" for key, value in (config.hydra.sweeper.get("params") or {}).items()]
@@ -80,7 +92,7 @@ def job_dirs(config: DictConfig) -> list[tuple[str, Path]]:
             check_config(job)
         except (HydraException, ConfigError) as error:
             raise SystemExit(f"sweep not launched: job [{' '.join(overrides)}]: {error}") from error
-        out.append((" ".join(overrides), job_dir(job, num)))
+        out.append((" ".join(overrides), job, job_dir(job, num)))
     return out
 
 

@@ -64,8 +64,9 @@ def test_every_launcher_preset_composes(launcher):
 def test_a_gpu_cell_without_its_weights_fails_with_one_clear_message(tmp_path):
     result = bench(
         "experiment=qwen05b_gsm8k", "debug=smoke", "device=cpu", f"dataset.path={REPO / 'tests/fixtures/gsm8k'}",
-        f"hydra.run.dir={tmp_path / 'run'}", HF_HUB_OFFLINE="1",
+        f"hydra.run.dir={tmp_path / 'run'}", HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"),
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 1
-    assert "could not load model 'Qwen/Qwen2.5-0.5B-Instruct'" in output and "Traceback" not in output
+    assert result.returncode == 1 and "Traceback" not in output
+    assert "run not started: 1 input not available" in output and "model Qwen/Qwen2.5-0.5B-Instruct (not in the hub cache" in output
+    assert not (tmp_path / "run").exists()

@@ -91,6 +91,10 @@ class HotpotQA:
         preset_for(self.name, self.prompt)
         fixed_shots_refuse_few_shot(self.name, self.prompt, self.few_shot)
 
+    def hub_datasets(self) -> list[tuple[str, str | None]]:
+        """The (repo, config) pairs this task downloads: none when it reads local files."""
+        return [] if self.path is not None else [(SOURCE.hub_id, SOURCE.config)]
+
     def load(self, split: str) -> list[Example]:
         examples, self.skipped[split] = self._examples(split, self.limit)
         return examples

@@ -93,6 +93,13 @@ class MATH:
         preset_for(self.name, self.prompt)
         fixed_shots_refuse_few_shot(self.name, self.prompt, self.few_shot)
 
+    def hub_datasets(self) -> list[tuple[str, str | None]]:
+        """The (repo, config) pairs this task downloads: MATH-500, or one hendrycks_math config per subject; none from local files."""
+        if self.path is not None:
+            return []
+        sources = [MATH500] if self.subsets is None else [hendrycks_source(subject) for subject in self.subsets]
+        return [(source.hub_id, source.config) for source in sources]
+
     def load(self, split: str) -> list[Example]:
         examples, self.skipped[split] = self._examples(split, self.limit)
         return examples
