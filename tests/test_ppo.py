@@ -1,6 +1,7 @@
 """PPO: token rewards, GAE, whitening and the clipped value loss by hand; one real update."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -194,3 +195,15 @@ def test_value_step_token_means_over_micro_batches_by_hand():
     assert metrics["train/critic_grad_norm"] == 0.0  # the clipped term is flat in V: no gradient reaches the critic
     with pytest.raises(FloatingPointError, match=r"^non-finite value loss \(inf\)$"):
         ppo.value_step(batch, values, torch.full_like(values, math.inf), torch.arange(2))
+
+
+def test_value_step_of_a_mini_batch_with_one_real_token_divides_by_one():
+    ctx = tiny_context()
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(), ctx)
+    batch = rollout_batch(ctx, [[1.0]])
+    one_token = torch.zeros_like(batch.mask)
+    one_token[0, 0] = 1.0
+    batch = replace(batch, sequences=replace(batch.sequences, target_mask=one_token))
+    values = ppo.critic.all_values(batch, 4)
+    metrics = ppo.value_step(batch, values - 1.0, values + 2.0, torch.arange(1))  # 0.5 * 2.5^2 on that token
+    assert metrics["loss/value"] == pytest.approx(3.125, rel=1e-5)
