@@ -207,3 +207,11 @@ def test_value_step_of_a_mini_batch_with_one_real_token_divides_by_one():
     values = ppo.critic.all_values(batch, 4)
     metrics = ppo.value_step(batch, values - 1.0, values + 2.0, torch.arange(1))  # 0.5 * 2.5^2 on that token
     assert metrics["loss/value"] == pytest.approx(3.125, rel=1e-5)
+
+
+def test_ppo_head_critic_shares_the_policy_trunk_and_owns_only_its_small_head():
+    ctx = tiny_context()
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(critic="head"), ctx)
+    assert ppo.critic.backbone is ctx.model.base_model and ppo.owned is ppo.critic.head
+    std = ctx.model.config.initializer_range  # 0.02: the head starts as a token-classification head
+    assert float(ppo.critic.head.weight.abs().max()) < 6 * std and float(ppo.critic.head.bias.abs().max()) == 0.0
