@@ -10,7 +10,7 @@ from torch.testing import assert_close
 from algorithms import ALGORITHMS
 from algorithms.losses import ClipSettings
 from algorithms.policy_gradient import PGSettings, PolicyGradient
-from algorithms.ppo import PPOConfig, clipped_value_loss, explained_variance, gae, masked_whiten, token_rewards
+from algorithms.ppo import PPOConfig, build_critic, clipped_value_loss, explained_variance, gae, masked_whiten, token_rewards
 from tests.rl_helpers import all_finite, changed, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -166,6 +166,7 @@ def test_ppo_passes_its_clip_loss_entropy_and_epochs_to_the_policy_update_and_ke
     assert ppo.pg.reference is None  # no KL loss: the KL lives in the reward
     assert ppo.reference is not None and not any(p.requires_grad for p in ppo.reference.parameters())  # kl_coef 0.001
     assert ALGORITHMS.get("ppo")(PPOConfig(kl_coef=0.0), tiny_context()).reference is None
+    assert ppo.critic_optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 * 10.0)  # critic_lr_mult x train.lr
 
 
 def test_ppo_reports_the_token_means_of_reward_kl_and_old_values():
@@ -215,3 +216,9 @@ def test_ppo_head_critic_shares_the_policy_trunk_and_owns_only_its_small_head():
     assert ppo.critic.backbone is ctx.model.base_model and ppo.owned is ppo.critic.head
     std = ctx.model.config.initializer_range  # 0.02: the head starts as a token-classification head
     assert float(ppo.critic.head.weight.abs().max()) < 6 * std and float(ppo.critic.head.bias.abs().max()) == 0.0
+
+
+def test_the_value_head_takes_the_policy_dtype():
+    policy = tiny_context().model.to(torch.bfloat16)
+    critic, _ = build_critic(policy, "separate")
+    assert critic.head.weight.dtype == torch.bfloat16
