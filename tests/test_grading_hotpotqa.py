@@ -83,5 +83,5 @@ def test_no_answer_abstains() -> None:
 
 
 def test_empty_gold_list_is_an_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^HotpotQA needs at least one gold answer$"):
         score("Answer: Paris", [])

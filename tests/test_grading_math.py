@@ -223,6 +223,12 @@ def test_a_repeated_answer_is_graded_once(monkeypatch) -> None:
     assert first.correct and again == first
 
 
+def test_brace_depth_counts_groups_not_escaped_braces() -> None:
+    assert math_grading._brace_depth("5") == 0
+    assert math_grading._brace_depth("\\frac{1}{\\sqrt{2}}") == 2
+    assert math_grading._brace_depth("\\{1, 2\\}") == 0  # a set's braces are escaped: no group
+
+
 def test_too_deep_answer_skips_sympy() -> None:
     deep = "\\frac{" * (math_grading.MAX_BRACE_DEPTH + 1) + "1" + "}{2}" * (math_grading.MAX_BRACE_DEPTH + 1)
     result = score("\\boxed{" + deep + "}", "1")

@@ -7,6 +7,7 @@ import torch
 
 from algorithms import KL_ESTIMATORS, POLICY_LOSSES
 from algorithms.losses import ClipSettings, agg_loss
+from algorithms.registry import Registry
 
 # Two sequences: lengths 2 and 1 (mask), losses chosen for easy sums.
 LOSS = torch.tensor([[1.0, 3.0, 100.0], [4.0, 100.0, 100.0]])
@@ -102,3 +103,17 @@ def test_k3_is_clamped():
 def test_unknown_registry_entries_list_the_known_ones():
     with pytest.raises(KeyError, match="k1, k2, k3"):
         KL_ESTIMATORS.get("k4")
+
+
+def test_a_registry_returns_what_was_registered_and_refuses_a_name_twice():
+    # The real tables fill at import time, before a test runs; a fresh one exercises register itself.
+    table = Registry("widget")
+
+    def entry():
+        return 1
+
+    assert table.register("a")(entry) is entry and table.get("a") is entry
+    with pytest.raises(ValueError, match="^widget 'a' is registered twice$"):
+        table.register("a")(entry)
+    with pytest.raises(KeyError, match="unknown widget 'b'; known: a"):
+        table.get("b")

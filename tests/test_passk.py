@@ -9,7 +9,7 @@ import pytest
 
 from evaluators import maj_at_k, pass_at_k
 from evaluators.majority import maj_at_ks
-from evaluators.passk import ProblemResult, default_ks, summarize
+from evaluators.passk import ProblemResult, default_ks, mean_and_stderr, summarize
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_pass_at_k_with_fewer_samples_than_k_is_an_error(n, c, k):
 
 
 def test_pass_at_k_rejects_impossible_counts():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 <= c <= n"):
         pass_at_k(4, 5, 1)
 
 
@@ -81,6 +81,22 @@ def _brute_force_maj(answers, correct, k):
     return total / math.comb(len(classes), k)
 
 
+def test_two_rivals_each_as_large_as_the_correct_class():
+    # 2 correct, 2 "a", 2 "b": all six samples tie three ways (1/3); the random cases
+    # rarely hold two wrong classes that both reach the correct count.
+    answers, correct = ["1", "1", "a", "a", "b", "b"], [True, True, False, False, False, False]
+    assert maj_at_k(answers, correct, 6) == pytest.approx(1 / 3)
+    ks = list(range(1, 7))
+    assert maj_at_ks(answers, correct, ks) == pytest.approx([_brute_force_maj(answers, correct, k) for k in ks], abs=1e-12)
+
+
+def test_maj_at_k_rejects_mismatched_lists_and_too_few_samples():
+    with pytest.raises(ValueError, match="^answers and correct must have one entry per sample$"):
+        maj_at_k(["1", "2"], [True], 1)
+    with pytest.raises(ValueError, match="maj@3 needs at least k samples per problem, got n=2"):
+        maj_at_k(["1", "2"], [True, False], 3)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_maj_at_k_equals_brute_force_over_all_subsets(seed):
     rng = random.Random(seed)
@@ -105,6 +121,33 @@ def test_summarize_standard_error_is_over_problems():
     # pass@2 per problem = [1, 1, 0]
     assert metrics["pass@2"] == pytest.approx(2 / 3)
     assert metrics["mean@2"] == metrics["pass@1"]
+
+
+def test_summarize_reports_maj_at_k_over_problems():
+    problems = [
+        ProblemResult("a", [True, True], ["1", "1"]),  # maj@2 = 1
+        ProblemResult("b", [True, False], ["2", "3"]),  # a 1-1 tie: maj@2 = 1/2
+        ProblemResult("c", [False, False], ["4", None]),  # maj@2 = 0
+    ]
+    metrics = summarize(problems, [1, 2])
+    assert metrics["maj@1"] == pytest.approx(0.5)  # maj@1 = pass@1
+    assert metrics["maj@2"] == pytest.approx(0.5)
+    assert metrics["maj@2_stderr"] == pytest.approx(0.5 / math.sqrt(3))
+
+
+def test_summarize_rejects_problems_with_different_sample_counts():
+    problems = [ProblemResult("a", [True], ["1"]), ProblemResult("b", [True, False], ["1", "2"])]
+    with pytest.raises(ValueError, match=r"same number of samples, got \[1, 2\]"):
+        summarize(problems, [1])
+
+
+def test_standard_error_of_two_problems_and_of_one():
+    # sd(ddof=1) of [1, 0] is 1/sqrt(2); over sqrt(2) problems: 1/2
+    assert mean_and_stderr([1.0, 0.0]) == pytest.approx((0.5, 0.5))
+    mean, se = mean_and_stderr([0.25])
+    assert mean == 0.25 and math.isnan(se)  # one problem: no spread to estimate
+    with pytest.raises(ValueError, match="^no problems to average$"):
+        mean_and_stderr([])
 
 
 def test_default_ks_are_powers_of_two_up_to_n():

@@ -1,14 +1,16 @@
 """PPO: token rewards, GAE, whitening and the clipped value loss by hand; one real update."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 from torch.testing import assert_close
 
 from algorithms import ALGORITHMS
+from algorithms.losses import ClipSettings
 from algorithms.policy_gradient import PGSettings, PolicyGradient
-from algorithms.ppo import PPOConfig, clipped_value_loss, explained_variance, gae, masked_whiten, token_rewards
+from algorithms.ppo import PPOConfig, build_critic, clipped_value_loss, explained_variance, gae, masked_whiten, token_rewards
 from tests.rl_helpers import all_finite, changed, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -22,6 +24,11 @@ def test_token_rewards_put_the_outcome_on_the_last_real_token_minus_kl():
     # row 0: -0.5*[0.1, 0.2, 0.3] + [0, 0, 1] = [-0.05, -0.1, 0.85]
     # row 1: last real token is t=1; outcome 0: -0.5*[0.4, 0.5] = [-0.2, -0.25]; padding 0
     assert_close(rewards, torch.tensor([[-0.05, -0.1, 0.85], [-0.2, -0.25, 0.0]]))
+
+
+def test_a_one_token_completion_gets_its_outcome_on_that_token():
+    rewards = token_rewards(torch.tensor([1.0, 1.0]), torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.zeros(2, 2), kl_coef=0.5)
+    assert rewards.tolist() == [[1.0, 0.0], [0.0, 1.0]]
 
 
 def test_gae_with_gamma_lambda_one_is_return_to_go_minus_value():
@@ -45,6 +52,21 @@ def test_gae_discounted():
     assert returns.tolist()[0] == pytest.approx([0.25625, 0.425, 1.0])  # A + V
 
 
+def test_gae_carries_value_and_advantage_through_padding_between_real_tokens():
+    rewards = torch.tensor([[0.0, 0.0, 1.0]])
+    values = torch.tensor([[0.5, 9.0, 0.7]])
+    advantages, returns = gae(rewards, values, torch.tensor([[1.0, 0.0, 1.0]]), gamma=1.0, lam=1.0)
+    # t=2: A = 1 - .7 = .3, next V = .7; t=1 (padding) passes both on unchanged;
+    # t=0: delta = 0 + .7 - .5 = .2, A = .2 + .3 = .5; returns = A + V on real tokens
+    assert advantages.tolist()[0] == pytest.approx([0.5, 0.0, 0.3])
+    assert returns.tolist()[0] == pytest.approx([1.0, 0.0, 1.0])
+
+
+def test_gae_of_one_token_completions():
+    advantages, returns = gae(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.25], [0.5]]), torch.ones(2, 1), gamma=1.0, lam=1.0)
+    assert advantages.tolist() == [[0.75], [-0.5]] and returns.tolist() == [[1.0], [0.0]]
+
+
 def test_masked_whiten_uses_real_tokens_only():
     x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 100.0, 100.0]])
     mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
@@ -52,6 +74,14 @@ def test_masked_whiten_uses_real_tokens_only():
     s = math.sqrt(5 / 3 + 1e-8)
     expected = [[-1.5 / s, -0.5 / s, 0.5 / s], [1.5 / s, 0.0, 0.0]]
     assert_close(masked_whiten(x, mask), torch.tensor(expected))
+
+
+def test_masked_whiten_of_two_values_and_of_a_constant():
+    # [1, 3]: mean 2, unbiased var (1 + 1) / 1 = 2
+    s = math.sqrt(2 + 1e-8)
+    assert_close(masked_whiten(torch.tensor([[1.0, 3.0]]), torch.ones(1, 2)), torch.tensor([[-1 / s, 1 / s]]))
+    # no spread: eps keeps 0 / sqrt(0 + eps) at 0, never NaN
+    assert masked_whiten(torch.full((1, 3), 0.5), torch.ones(1, 3)).tolist() == [[0.0, 0.0, 0.0]]
 
 
 def test_clipped_value_loss_hand_values():
@@ -64,6 +94,21 @@ def test_clipped_value_loss_hand_values():
     # V=1, R=2: unclipped (1-2)^2 = 1; clipped (0.5-2)^2 = 2.25 wins -> 1.125
     assert loss.tolist()[0] == pytest.approx([0.5, 0.5, 1.125])
     assert clipped.tolist()[0] == [0.0, 0.0, 1.0]
+
+
+def test_clipped_value_loss_clips_below_too():
+    # V = -1 from V_old = 0 clips to -0.5; R = -2: unclipped (-1+2)^2 = 1, clipped (-0.5+2)^2 = 2.25 wins
+    loss, clipped = clipped_value_loss(torch.tensor([[-1.0]]), torch.zeros(1, 1), torch.tensor([[-2.0]]), clip=0.5)
+    assert loss.tolist() == [[1.125]] and clipped.tolist() == [[1.0]]
+
+
+def test_explained_variance_skips_padding_and_keeps_its_guard_positive():
+    returns = torch.tensor([[1.0, 2.0, 3.0, 100.0]])
+    values = torch.tensor([[1.0, 2.0, 3.0, 0.0]])  # perfect on real tokens, far off on padding
+    assert explained_variance(values, returns, torch.tensor([[1.0, 1.0, 1.0, 0.0]])) == pytest.approx(1.0)
+    # constant returns (Var = 0): residual [1, 1, 1, 0] has unbiased var 0.25, so 1 - 0.25 / 1e-5
+    flat = torch.ones(1, 4)
+    assert explained_variance(torch.tensor([[0.0, 0.0, 0.0, 1.0]]), flat, torch.ones(1, 4)) == pytest.approx(1 - 0.25 / 1e-5, rel=1e-4)
 
 
 def test_explained_variance():
@@ -110,3 +155,71 @@ def test_ppo_separate_critic_does_not_share_weights_and_rejects_unknown_modes():
     assert not policy_ids & {id(p) for p in ppo.critic.parameters()}
     with pytest.raises(ValueError, match="separate, head"):
         ALGORITHMS.get("ppo")(PPOConfig(critic="shared"), ctx)
+
+
+def test_ppo_passes_its_clip_loss_entropy_and_epochs_to_the_policy_update_and_keeps_kl_in_the_reward():
+    config = PPOConfig(eps_low=0.1, eps_high=0.3, dual_clip=3.0, loss_agg="seq_mean_token_mean", entropy_coef=0.01, ppo_epochs=2)
+    ppo = ALGORITHMS.get("ppo")(config, tiny_context())
+    assert ppo.pg.settings == PGSettings(
+        policy_loss="clip", clip=ClipSettings(0.1, 0.3, 3.0), loss_agg="seq_mean_token_mean", kl_coef=0.0, entropy_coef=0.01, ppo_epochs=2
+    )
+    assert ppo.pg.reference is None  # no KL loss: the KL lives in the reward
+    assert ppo.reference is not None and not any(p.requires_grad for p in ppo.reference.parameters())  # kl_coef 0.001
+    assert ALGORITHMS.get("ppo")(PPOConfig(kl_coef=0.0), tiny_context()).reference is None
+    assert ppo.critic_optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 * 10.0)  # critic_lr_mult x train.lr
+
+
+def test_ppo_reports_the_token_means_of_reward_kl_and_old_values():
+    ctx = tiny_context()
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(kl_coef=0.1), ctx)
+    batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 1.0]])
+    ppo.update(batch.examples, batch)  # the policy moves off the reference, the critic off its start
+    mask = batch.mask.float()
+    kl = ppo.reward_kl(batch) * mask
+    values = ppo.critic.all_values(batch, 4)
+    assert float(kl.abs().sum()) > 0
+    metrics = ppo.update(batch.examples, batch)
+    assert metrics["train/reward_kl"] == pytest.approx(float(kl.sum() / mask.sum()), rel=1e-5)
+    assert metrics["train/value_mean"] == pytest.approx(float((values * mask).sum() / mask.sum()), rel=1e-5)
+
+
+def test_value_step_token_means_over_micro_batches_by_hand():
+    # old values V - 1 clip the new V to V - 0.5; returns V + 2: unclipped (V - R)^2 = 4, clipped 2.5^2 = 6.25 wins
+    # on every token, so the token-mean loss is 0.5 * 6.25 and the clip fraction 1, however the micro-batches split.
+    ctx = tiny_context(micro_batch_size=1)
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(), ctx)
+    batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 1.0]])
+    values = ppo.critic.all_values(batch, 4)
+    metrics = ppo.value_step(batch, values - 1.0, values + 2.0, torch.arange(2))
+    assert metrics["loss/value"] == pytest.approx(3.125, rel=1e-5)
+    assert metrics["train/value_clip_frac"] == pytest.approx(1.0, rel=1e-5)
+    assert metrics["train/critic_grad_norm"] == 0.0  # the clipped term is flat in V: no gradient reaches the critic
+    with pytest.raises(FloatingPointError, match=r"^non-finite value loss \(inf\)$"):
+        ppo.value_step(batch, values, torch.full_like(values, math.inf), torch.arange(2))
+
+
+def test_value_step_of_a_mini_batch_with_one_real_token_divides_by_one():
+    ctx = tiny_context()
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(), ctx)
+    batch = rollout_batch(ctx, [[1.0]])
+    one_token = torch.zeros_like(batch.mask)
+    one_token[0, 0] = 1.0
+    batch = replace(batch, sequences=replace(batch.sequences, target_mask=one_token))
+    values = ppo.critic.all_values(batch, 4)
+    metrics = ppo.value_step(batch, values - 1.0, values + 2.0, torch.arange(1))  # 0.5 * 2.5^2 on that token
+    assert metrics["loss/value"] == pytest.approx(3.125, rel=1e-5)
+
+
+def test_ppo_head_critic_shares_the_policy_trunk_and_owns_only_its_small_head():
+    ctx = tiny_context()
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(critic="head"), ctx)
+    assert ppo.critic.backbone is ctx.model.base_model and ppo.owned is ppo.critic.head
+    std = ctx.model.config.initializer_range  # 0.02: the head starts as a token-classification head
+    head = ppo.critic.head
+    assert float(head.weight.detach().abs().max()) < 6 * std and float(head.bias.detach().abs().max()) == 0.0
+
+
+def test_the_value_head_takes_the_policy_dtype():
+    policy = tiny_context().model.to(torch.bfloat16)
+    critic, _ = build_critic(policy, "separate")
+    assert critic.head.weight.dtype == torch.bfloat16

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from algorithms.context import TrainContext, TrainSettings
-from algorithms.precision import compute_autocast, compute_dtype
+from algorithms.precision import compute_autocast, compute_dtype, set_compute_dtype
 from algorithms.sft import SFT, SFTConfig
 from bench.config import ModelConfig
 from bench.models import load_policy
@@ -37,3 +39,13 @@ def test_bf16_compute_at_lr_1e6_changes_most_parameters_in_three_steps(qwen_chec
 def test_pure_low_precision_is_an_explicit_opt_in(qwen_checkpoint):
     model, _ = load_policy(ModelConfig(name="hf", path=str(qwen_checkpoint), dtype="bfloat16", pure_low_precision=True), torch.device("cpu"))
     assert next(model.parameters()).dtype == torch.bfloat16
+
+
+def test_autocast_only_below_the_weights_precision_and_to_the_set_dtype():
+    layer = torch.nn.Linear(2, 2)
+    assert isinstance(compute_autocast(layer), contextlib.nullcontext)  # fp32 compute on fp32 weights: no autocast
+    set_compute_dtype(layer, torch.float16)
+    assert compute_autocast(layer).fast_dtype == torch.float16  # the set dtype, not the device's default (bf16 on CPU)
+    shapes_only = torch.nn.Linear(2, 2, device="meta")
+    set_compute_dtype(shapes_only, torch.bfloat16)
+    assert isinstance(compute_autocast(shapes_only), contextlib.nullcontext)  # meta weights: nothing to autocast

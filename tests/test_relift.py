@@ -78,3 +78,36 @@ def test_rl_optimizer_follows_the_reference_script_unless_set_to_null():
     ctx = tiny_context()  # train.grad_clip 1.0, train.weight_decay 0.0
     relift = ALGORITHMS.get("relift")(ReLIFTConfig(grad_clip=None, weight_decay=None), ctx)
     assert relift.pg.ctx.settings.grad_clip == 1.0 and relift.pg.optimizer.param_groups[0]["weight_decay"] == 0.0
+
+
+def test_sft_runs_when_the_buffer_holds_exactly_sft_batch_and_counts_every_step():
+    ctx = tiny_context()
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(sft_batch=2), ctx)
+    step1 = rollout_batch(ctx, [[0.0, 0.0], [0.0, 0.0]], [example(0), example(1)])
+    metrics = relift.update(step1.examples, step1)  # buffer [q0, q1]: 2 = sft_batch, SFT now
+    assert (metrics["train/buffer_size"], metrics["train/sft_steps"], metrics["train/demos_used"]) == (0, 1, 2)
+    assert metrics["train/sft_grad_norm"] > 0
+    step2 = rollout_batch(ctx, [[0.0, 0.0], [0.0, 0.0]], [example(2), example(3)])
+    metrics = relift.update(step2.examples, step2)
+    assert (metrics["train/buffer_size"], metrics["train/sft_steps"], metrics["train/demos_used"]) == (0, 2, 4)
+
+
+def test_sft_optimizer_uses_sft_lr_without_warmup_and_the_rl_loss_is_unclipped_reinforce():
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(sft_lr=1e-6), tiny_context(lr=1e-2))
+    assert relift.sft_optimizer.param_groups[0]["lr"] == 1e-6  # the full rate from the first step
+    assert relift.pg.settings.policy_loss == "reinforce"
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(), tiny_context(lr=1e-2))
+    assert relift.sft_optimizer.param_groups[0]["lr"] == 1e-2  # null: train.lr
+
+
+def test_the_sft_step_subtracts_its_entropy_bonus():
+    # All-fail groups have A = 0 (and a 0 entropy bonus on the RL side): only the SFT step moves
+    # the weights, so a large SFT entropy weight must move them elsewhere than plain NLL does.
+    models = []
+    for sft_entropy_coef in (0.0, 10.0):
+        ctx = tiny_context()
+        relift = ALGORITHMS.get("relift")(ReLIFTConfig(sft_batch=2, entropy_coef=0.0, sft_entropy_coef=sft_entropy_coef), ctx)
+        batch = rollout_batch(ctx, [[0.0, 0.0], [0.0, 0.0]])
+        relift.update(batch.examples, batch)
+        models.append(ctx.model)
+    assert changed(snapshot(models[0]), models[1])

@@ -6,11 +6,15 @@ import pytest
 import torch
 
 from algorithms.batch import tokenize_demos
+from algorithms.context import TrainContext, TrainSettings
+from algorithms.sft import demo_batch
 from algorithms.stops import Stops, demo_end_id, end_of_turn_id, stop_token_ids
 from bench.config import ModelConfig
 from bench.models import load_policy
 from bench.rollout.hf import HFEngine
 from bench.rollout.types import Sampling
+from evaluators.tasks import get_task
+from evaluators.types import Example
 
 CPU = torch.device("cpu")
 
@@ -107,3 +111,18 @@ def test_chat_demos_end_with_the_end_of_turn_token_and_padding_is_never_attended
         assert int(scored.max()) == real - 1  # ...and that token carries loss
         assert (batch.input_ids[row, real:] == eos).all() and (batch.attention_mask[row, real:] == 0).all()
         assert (batch.target_mask[row, real - batch.target_start :] == 0).all()  # padding (= eos) is never trained on
+
+
+def test_sft_demos_of_a_chat_model_are_chat_prompts(policy):
+    model, tokenizer = policy
+    settings = TrainSettings(
+        lr=1e-3, weight_decay=0.0, grad_clip=1.0, warmup_steps=0, micro_batch_size=2,
+        mini_batch_prompts=1, temperature=1.0, max_new_tokens=8, steps=1,
+    )
+    task = get_task("gsm8k_synth")
+    ctx = TrainContext(model, tokenizer, task, settings, CPU)
+    question = Example(id="q", prompt="What is 2 + 3?", answer="#### 5", demo="2 + 3 = 5.\n#### 5")
+    batch = demo_batch(ctx, [question])
+    real = batch.input_ids[0][batch.attention_mask[0].bool()]
+    assert tokenizer.decode(real).startswith(task.format_prompt(question, tokenizer))
+    assert task.format_prompt(question, tokenizer).startswith("<|im_start|>")  # the template's turns, not `Q:`/`A:`

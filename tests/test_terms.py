@@ -22,10 +22,10 @@ from algorithms.grpo import GRPOConfig
 from algorithms.losses import ClipSettings
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.ppo import PPOConfig, gae, masked_whiten
-from algorithms.sft import nll_backward
+from algorithms.sft import SFTConfig, demo_batch, nll_backward
 from algorithms.superrl import SuperRLConfig
 from algorithms.stops import Stops, length_mask
-from tests.rl_helpers import rollout_batch, single_thread, tiny_context  # noqa: F401
+from tests.rl_helpers import example, rollout_batch, single_thread, tiny_context  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 TEMPERATURE = 0.7
@@ -162,6 +162,19 @@ def test_sft_gradient_is_the_token_mean_nll_minus_the_entropy_bonus():
     loss = (-logp * mask).sum() / mask.sum() - 0.1 * (entropy * mask).sum() / mask.sum()
     for g, want in zip(got, torch.autograd.grad(loss, list(ctx.model.parameters()))):
         torch.testing.assert_close(g, want, atol=1e-6, rtol=1e-4)
+
+
+def test_the_sft_step_reports_the_grad_norm_of_its_nll_minus_entropy():
+    ctx = tiny_context()
+    examples = [example(1), example(30, demo="30+2=32\n#### 32")]
+    batch = demo_batch(ctx, examples)
+    logp, entropy = plain_logprobs(ctx.model, batch, batch.target_start, 1.0)
+    mask = batch.target_mask
+    loss = (-logp * mask).sum() / mask.sum() - 0.5 * (entropy * mask).sum() / mask.sum()
+    want = torch.sqrt(sum((g**2).sum() for g in torch.autograd.grad(loss, list(ctx.model.parameters()))))
+    sft = ALGORITHMS.get("sft")(SFTConfig(entropy_coef=0.5), ctx)
+    metrics = sft.update(examples, None)
+    assert metrics["train/grad_norm"] == pytest.approx(float(want), rel=1e-4)
 
 
 def test_the_eos_token_carries_loss():
