@@ -16,12 +16,11 @@ import re
 from collections.abc import Sequence
 
 from evaluators.grading import gsm8k as gsm8k_grading
+from evaluators.tasks.presets import FEWSHOT_DELIMITER, TARGET_DELIMITER
 from evaluators.types import Example, Score
 
 FEWSHOT_SEED = 1234  # lm_eval.defaults.DEFAULT_OTHER_SEED, what simple_evaluate seeds every sampler with
 FIVE_SHOT = 5
-TARGET_DELIMITER = " "
-FEWSHOT_DELIMITER = "\n\n"
 
 # gsm8k-cot.yaml fewshot_config.samples (the chain-of-thought exemplars of Wei et al. 2022), verbatim.
 COT_EXEMPLARS: tuple[tuple[str, str], ...] = (

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 
 from evaluators.grading import math as math_grading
+from evaluators.tasks.presets import FEWSHOT_DELIMITER, TARGET_DELIMITER
 from evaluators.types import Example, Score
 
-TARGET_DELIMITER = " "
-FEWSHOT_DELIMITER = "\n\n"
 
 # utils.list_fewshot_samples(): (problem, solution), verbatim.
 EXEMPLARS: tuple[tuple[str, str], ...] = (

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# lm-eval's ConfigurableTask defaults, which its gsm8k, gsm8k_cot and minerva_math tasks keep:
+TARGET_DELIMITER = " "  # between a shot's question and its answer
+FEWSHOT_DELIMITER = "\n\n"  # after each shot
+
 SYNTHETIC_TASKS = ("gsm8k_synth", "math_synth", "hotpotqa_synth")
 REAL_TASKS = ("gsm8k", "math", "hotpotqa")
 
