@@ -44,17 +44,16 @@ class _ChosenLogprobs(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_logp: Tensor | None, grad_entropy: Tensor | None):
         logits, targets, lse, *entropy_terms = ctx.saved_tensors
+        # autograd hands zeros, not None, for an output the loss did not use (materialized grads)
         grad = logits if logits.is_contiguous() else torch.empty_like(logits)  # each chunk is read before it is overwritten
-        if grad_logp is None:
-            grad_logp = torch.zeros_like(lse)
         for at in _chunks(logits):
             z = logits[at].float() / ctx.temperature
             p = torch.exp(z - lse[at].unsqueeze(-1))
             g = -p * grad_logp[at].unsqueeze(-1)
             g.scatter_add_(-1, targets[at].unsqueeze(-1), grad_logp[at].unsqueeze(-1))
-            if entropy_terms and grad_entropy is not None:
+            if entropy_terms:
                 g += grad_entropy[at].unsqueeze(-1) * p * (entropy_terms[0][at].unsqueeze(-1) - z)
-            grad[at] = (g / ctx.temperature).to(grad.dtype)
+            grad[at] = g / ctx.temperature  # cast to the logits' dtype on assignment
         return grad, None, None, None
 
 

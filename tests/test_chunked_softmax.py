@@ -59,6 +59,18 @@ def test_backward_writes_the_gradient_over_the_logits_instead_of_allocating_it()
     torch.testing.assert_close(leaf.grad, expected)
 
 
+def test_expanded_logits_get_a_gradient_of_their_own():
+    """Logits that share memory across rows (a view from `expand`) cannot hold their gradient in place."""
+    leaf = torch.randn(1, 3, 11, requires_grad=True)
+    targets = torch.tensor([[0, 1, 2], [3, 4, 5]])
+    logp, _ = chosen_logprobs(leaf.expand(2, 3, 11), targets, 1.0, False)
+    logp.sum().backward()
+    ours = leaf.grad.clone()
+    leaf.grad = None
+    plain(leaf.expand(2, 3, 11), targets, 1.0)[0].sum().backward()
+    torch.testing.assert_close(ours, leaf.grad)
+
+
 def test_no_fp32_copy_of_the_logits_is_kept_for_backward():
     logits = torch.randn(2, 8, 1000, dtype=torch.bfloat16, requires_grad=True)
     targets = torch.randint(0, 1000, (2, 8))
