@@ -12,6 +12,7 @@ from algorithms.batch import SequenceBatch
 from algorithms.logprobs import target_logprobs
 from bench.models import new_tiny_model
 from bench.rollout.hf import HFEngine
+from bench.rollout.sampling import sample_tokens
 from bench.rollout.types import Sampling
 from evaluators.tasks import get_task
 from tests.rl_helpers import TINY, example, single_thread, tiny_context  # noqa: F401 (single_thread: fixture)
@@ -114,3 +115,40 @@ def test_a_kv_cache_budget_splits_calls_and_keeps_greedy_outputs():
     bounded_sizes, bounded = calls(HFEngine(model, tokenizer, torch.device("cpu"), 64, kv_cache_mib=3.5 * per_prompt_mib))
     assert unbounded_sizes == [12] and bounded_sizes == [3, 3, 3, 3]
     assert bounded == unbounded
+
+
+def test_a_prompts_samples_do_not_depend_on_its_batch_chunking_or_slice():
+    """Draws are keyed by (seed, prompt index): 6 prompts sampled in one call, in calls of 2 prompts,
+    and as two slices (prompts 0-2, then 3-5 with first_prompt=3, as two processes would) are the same."""
+    model, tokenizer, task = peaked_policy()
+    prompts = prompts_of(task, tokenizer, [1, 22, 333, 4444, 5, 678])
+    sampling = Sampling(temperature=1.0, top_p=0.95, max_new_tokens=10)
+    engine = HFEngine(model, tokenizer, torch.device("cpu"), 64)
+    whole = engine.generate(prompts, 4, sampling, seed=7)
+    chunked = engine.generate(prompts, 4, sampling, seed=7, batch_size=8)
+    halves = [engine.generate(prompts[:3], 4, sampling, seed=7), engine.generate(prompts[3:], 4, sampling, seed=7, first_prompt=3)]
+    assert len(set(whole.texts)) > 12, "the test needs varied samples"
+    assert chunked.texts == whole.texts
+    assert halves[0].texts + halves[1].texts == whole.texts
+    assert engine.generate(prompts, 4, sampling, seed=8).texts != whole.texts
+
+
+def test_inverse_cdf_sampling_draws_each_token_over_its_probability_interval():
+    """Probabilities [0.25, 0, 0.75] (CDF 0.25, 0.25, 1.0): u in [0, 0.25) draws token 0, u in [0.25, 1)
+    token 2; the zero-probability token 1 is never drawn, not even at u = 0.25 exactly."""
+    logits = torch.log(torch.tensor([[0.25, 0.0, 0.75]])).expand(5, 3)
+    uniforms = torch.tensor([0.0, 0.2499, 0.25, 0.6, 0.999999])
+    tokens, logp = sample_tokens(logits, 1.0, 1.0, uniforms)
+    assert tokens.tolist() == [0, 0, 2, 2, 2]
+    torch.testing.assert_close(logp, torch.log(torch.tensor([0.25, 0.25, 0.75, 0.75, 0.75])))
+    # top-p 0.5 keeps only token 2 (0.75 >= 0.5): every uniform draws it, with log-prob 0 after renormalising
+    tokens, logp = sample_tokens(logits, 1.0, 0.5, uniforms)
+    assert tokens.tolist() == [2] * 5 and torch.allclose(logp, torch.zeros(5))
+
+
+def test_a_uniform_that_rounds_to_the_total_draws_the_last_possible_token():
+    """u * total can round up to the total (u = 1 - 2^-24 in float32): the draw is the last token of positive
+    probability, never a zero-probability token after it."""
+    logits = torch.log(torch.tensor([[0.3, 0.7, 0.0, 0.0]]))
+    tokens, _ = sample_tokens(logits, 1.0, 1.0, torch.tensor([1.0]))
+    assert tokens.tolist() == [1]

@@ -7,8 +7,9 @@ Two paths over the same model and the same sampling distribution:
   saves (n-1)/n of the prompt compute.
 - `share_prefix=False`: plain `model.generate` on n copies of each prompt, the
   reference the fast path is measured and tested against.
-Sampling is seeded inside a forked RNG, so a call is reproducible and never
-disturbs the training RNG stream.
+The fast path draws each prompt's samples from its own seeded generator (bench/rollout/sampling.py),
+so a prompt samples alike whatever batch, chunk or process it is generated in; `model.generate`
+samples inside a forked RNG. Neither disturbs the training RNG stream.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import Tensor
 from algorithms.kv_cache_name import cache_kwargs, output_cache
 from algorithms.logprobs import position_ids
 from bench.rollout.kv_cache import preallocated_cache
-from bench.rollout.sampling import sample_tokens
+from bench.rollout.sampling import prompt_uniforms, sample_tokens
 from algorithms.precision import compute_autocast, compute_dtype
 from algorithms.stops import Stops, length_mask, stop_token_ids
 from bench.rollout.types import Generation, Sampling, pad_and_cat
@@ -45,14 +46,14 @@ class HFEngine:
     @torch.no_grad()
     def generate(
         self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None,
-        on_prompts_done: Callable[[int], None] | None = None,
+        on_prompts_done: Callable[[int], None] | None = None, first_prompt: int = 0,
     ) -> Generation:
-        """`batch_size` (default: the engine's) caps the sequences sampled together per call."""
+        """`batch_size` (default: the engine's) caps the sequences sampled together per call;
+        `first_prompt` is the index of `prompts[0]` in the whole set the seed is for (a process's slice)."""
         per_chunk = max(1, (batch_size or self.batch_size) // n)  # prompts per call
         if self.kv_cache_mib is not None:
             per_chunk = min(per_chunk, self._prompts_within_kv_budget(prompts, n, sampling.max_new_tokens))
-        chunks = [prompts[i : i + per_chunk] for i in range(0, len(prompts), per_chunk)]
-        sample = self._sample_shared if self.share_prefix else self._sample_generate
+        starts = range(0, len(prompts), per_chunk)
         stops = Stops(self.stop_ids, tuple(sampling.stop))
         was_training = self.model.training
         self.model.eval()
@@ -60,8 +61,14 @@ class HFEngine:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), compute_autocast(self.model):
                 torch.manual_seed(seed)
                 parts = []
-                for chunk in chunks:
-                    parts.append(sample(chunk, n, sampling, stops))
+                for start in starts:
+                    chunk = prompts[start : start + per_chunk]
+                    if self.share_prefix:
+                        indices = range(first_prompt + start, first_prompt + start + len(chunk))
+                        uniforms = prompt_uniforms(seed, indices, n, sampling.max_new_tokens, self.device)
+                        parts.append(self._sample_shared(chunk, n, sampling, stops, uniforms))
+                    else:
+                        parts.append(self._sample_generate(chunk, n, sampling, stops))
                     if on_prompts_done is not None:
                         on_prompts_done(len(chunk))
         finally:
@@ -93,7 +100,7 @@ class HFEngine:
     def _encode(self, prompts: list[str]):
         return self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
 
-    def _sample_shared(self, prompts: list[str], n: int, sampling: Sampling, stops: Stops) -> tuple[Tensor, ...]:
+    def _sample_shared(self, prompts: list[str], n: int, sampling: Sampling, stops: Stops, uniforms: Tensor) -> tuple[Tensor, ...]:
         encoded = self._encode(prompts)
         prompt_ids, prompt_mask = encoded["input_ids"], encoded["attention_mask"]
         positions = position_ids(prompt_mask)
@@ -112,7 +119,7 @@ class HFEngine:
         lengths = torch.full((rows,), sampling.max_new_tokens, dtype=torch.long, device=self.device)
         stopped_rows = torch.zeros(rows, dtype=torch.bool, device=self.device)
         for t in range(sampling.max_new_tokens):
-            token, logp = sample_tokens(logits, sampling.temperature, sampling.top_p)
+            token, logp = sample_tokens(logits, sampling.temperature, sampling.top_p, uniforms[active, t])
             token, logp = token.masked_fill(done, pad), logp.masked_fill(done, 0.0)
             tokens[active, t], logprobs[active, t] = token, logp
             attention[active, prompt_ids.shape[1] + t] = (~done).long()

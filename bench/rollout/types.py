@@ -49,6 +49,7 @@ class Engine(Protocol):
     def generate(
         self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None,
         on_prompts_done: Callable[[int], None] | None = None,  # called with the prompts each call finished
+        first_prompt: int = 0,  # index of prompts[0] in the set `seed` draws for: a process's slice keeps its draws
     ) -> Generation: ...
 
     def sync_weights(self, model: torch.nn.Module) -> None: ...

@@ -27,6 +27,7 @@ from packaging.version import InvalidVersion, Version
 
 from algorithms.precision import compute_dtype
 from algorithms.stops import Stops, length_mask, stop_token_ids
+from bench.rollout.sampling import prompt_seed
 from bench.rollout.types import Generation, Sampling, pad_and_cat
 from bench.rollout.vllm_colocation import ColocatedLLM
 
@@ -98,13 +99,19 @@ class VLLMEngine:
 
     def generate(
         self, prompts: list[str], n: int, sampling: Sampling, seed: int, batch_size: int | None = None,
-        on_prompts_done: Callable[[int], None] | None = None,
+        on_prompts_done: Callable[[int], None] | None = None, first_prompt: int = 0,
     ) -> Generation:
+        """One request per prompt, seeded from (seed, prompt index) as the HF engine's draws, so a prompt's
+        samples do not depend on the batch or on which process generates it."""
         stops = Stops(self.stop_ids, tuple(sampling.stop))
-        params = self.vllm.SamplingParams(
-            n=n, temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=seed, logprobs=0,
-            stop_token_ids=list(stops.token_ids), stop=list(stops.strings) or None,
-        )
+        params = [
+            self.vllm.SamplingParams(
+                n=n, temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_new_tokens,
+                seed=prompt_seed(seed, first_prompt + i), logprobs=0, stop_token_ids=list(stops.token_ids),
+                stop=list(stops.strings) or None,
+            )
+            for i in range(len(prompts))
+        ]
         outputs = self.colocated.generate(prompts, params)
         if on_prompts_done is not None:
             on_prompts_done(len(prompts))
