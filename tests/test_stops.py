@@ -15,6 +15,7 @@ from bench.rollout.hf import HFEngine
 from bench.rollout.types import Sampling
 from evaluators.tasks import get_task
 from evaluators.types import Example
+from tests.qwen_checkpoint import train_tokenizer
 
 CPU = torch.device("cpu")
 
@@ -79,15 +80,14 @@ def test_a_completion_that_emits_im_end_stops_there_and_its_mask_ends_there(qwen
 def test_a_stop_string_ends_the_completion_at_the_token_that_completes_it(policy):
     model, tokenizer = policy
     prompt = chat_prompt(tokenizer, "Ann has 7 boxes with 6 pencils each. How many pencils?")
-    free = HFEngine(model, tokenizer, CPU, 8).generate([prompt], 4, Sampling(1.0, 1.0, 12), seed=5)
-    assert free.truncated.all()  # a random model runs to the length cap: the reference run
-    text = tokenizer.decode(free.completion_ids[0, 3:5])
-    assert text.strip(), "pick a step whose text is visible"
-    stops = Stops((tokenizer.eos_token_id,), (text,))
-    for share_prefix in (True, False):
-        out = HFEngine(model, tokenizer, CPU, 8, share_prefix=share_prefix).generate(
-            [prompt], 4, Sampling(1.0, 1.0, 12, stop=(text,)), seed=5
-        )
+    for share_prefix in (True, False):  # the two paths draw differently: each is its own reference run
+        engine = HFEngine(model, tokenizer, CPU, 8, share_prefix=share_prefix)
+        free = engine.generate([prompt], 4, Sampling(1.0, 1.0, 12), seed=5)
+        assert free.truncated.all()  # a random model runs to the length cap
+        text = tokenizer.decode(free.completion_ids[0, 3:5])
+        assert text.strip(), "pick a step whose text is visible"
+        stops = Stops((tokenizer.eos_token_id,), (text,))
+        out = engine.generate([prompt], 4, Sampling(1.0, 1.0, 12, stop=(text,)), seed=5)
         full = free.completion_ids[0]
         # the first t whose decoded prefix contains the stop string
         end = next(t + 1 for t in range(len(full)) if text in tokenizer.decode(full[: t + 1]))
@@ -126,3 +126,22 @@ def test_sft_demos_of_a_chat_model_are_chat_prompts(policy):
     real = batch.input_ids[0][batch.attention_mask[0].bool()]
     assert tokenizer.decode(real).startswith(task.format_prompt(question, tokenizer))
     assert task.format_prompt(question, tokenizer).startswith("<|im_start|>")  # the template's turns, not `Q:`/`A:`
+
+
+def test_lengths_end_at_each_rows_first_stop_token_or_string_and_flag_the_rest_truncated():
+    tokenizer = train_tokenizer()
+    eos, im_end, a, b, x, y = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>", "a", "b", "x", "y"])
+    stops = Stops((eos, im_end), ("xy",))  # "xy" takes two tokens: the stop is the one that completes it
+    tokens = torch.tensor(
+        [
+            [a, b, eos, a, im_end, b],  # a stop token at 3; the later one changes nothing
+            [a, b, a, b, a, b],  # no stop: runs to the cap
+            [a, x, y, b, x, y],  # the string completed by token 3; again at 6
+            [im_end, a, b, a, b, a],  # a stop first
+            [a, b, a, b, a, x],  # half the string at the end: no stop
+        ]
+    )
+    lengths, truncated = stops.lengths(tokens, tokenizer)
+    assert lengths.tolist() == [3, 6, 3, 1, 6]
+    assert truncated.tolist() == [False, True, False, False, True]
+    assert Stops((eos,)).lengths(tokens[2:3], tokenizer)[0].tolist() == [6]  # without the string, "xy" is text
