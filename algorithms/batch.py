@@ -34,6 +34,11 @@ class SequenceBatch:
             target_mask=self.target_mask[index],
         )
 
+    def to(self, device: torch.device | str) -> SequenceBatch:
+        return replace(
+            self, input_ids=self.input_ids.to(device), attention_mask=self.attention_mask.to(device), target_mask=self.target_mask.to(device)
+        )
+
 
 @dataclass(frozen=True)
 class RolloutBatch:
@@ -59,6 +64,18 @@ class RolloutBatch:
     @property
     def completion_ids(self) -> Tensor:
         return self.sequences.input_ids[:, self.sequences.target_start :]  # [N, T]
+
+    def to(self, device: torch.device | str) -> RolloutBatch:
+        """The batch on `device` (to the CPU to send it to other processes, back to compute on it)."""
+        return replace(
+            self,
+            sequences=self.sequences.to(device),
+            sample_logprobs=self.sample_logprobs.to(device),
+            rewards=self.rewards.to(device),
+            correct=self.correct.to(device),
+            group_ids=self.group_ids.to(device),
+            truncated=self.truncated.to(device),
+        )
 
 
 def tokenize_demos(tokenizer, prompts: list[str], demos: list[str], device: torch.device | str) -> SequenceBatch:

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from algorithms.parallel import SINGLE, Parallel
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -32,6 +34,7 @@ class TrainContext:
     task: Any  # evaluators Task: prompts, demonstrations, scorer
     settings: TrainSettings
     device: torch.device
+    parallel: Parallel = SINGLE  # the run's processes: which rows this one trains, and the sums over them
 
 
 def make_optimizer(
@@ -45,9 +48,11 @@ def make_optimizer(
 
 
 def clip_and_step(
-    params, optimizer: torch.optim.Optimizer, scheduler, grad_clip: float
+    params, optimizer: torch.optim.Optimizer, scheduler, grad_clip: float, parallel: Parallel
 ) -> float:
-    """Clip, step, zero; returns the pre-clip grad norm. A non-finite norm raises before stepping."""
+    """Sum gradients over processes, clip, step, zero; returns the pre-clip grad norm.
+    A non-finite norm raises before stepping."""
+    parallel.sum_gradients(list(params))
     params = [p for p in params if p.grad is not None]
     norm = float(torch.nn.utils.clip_grad_norm_(params, grad_clip if grad_clip > 0 else math.inf))
     if not math.isfinite(norm):

@@ -79,18 +79,19 @@ class PolicyGradient:
         """
         if self.ctx.settings.grad_filter_tau is not None:
             keep = filter_by_advantage(advantages, keep, self.ctx.settings.grad_filter_tau)
-        old_logp, ref_logp = self.reference_logprobs(batch, keep)
+        plan = [(prompts, torch.nonzero(torch.isin(batch.group_ids, prompts) & keep).squeeze(-1)) for prompts in self.mini_batches(len(batch.examples))]
+        own = [self.ctx.parallel.own(samples, batch.group_ids[samples]) for _, samples in plan]
+        old_logp, ref_logp = self.reference_logprobs(batch, torch.cat(own))
         metrics: dict[str, list[float]] = defaultdict(list, {"train/kept_frac": [float(keep.float().mean())]})
         for _ in range(self.settings.ppo_epochs):
-            for prompts in self.mini_batches(len(batch.examples)):
-                samples = torch.nonzero(torch.isin(batch.group_ids, prompts) & keep).squeeze(-1)
+            for prompts, samples in plan:
                 if len(samples):
                     for k, v in self.backward(batch, samples, advantages, old_logp, ref_logp).items():
                         metrics[k].append(v)
                 if extra_backward is not None:
                     for k, v in extra_backward(prompts).items():
                         metrics[k].append(v)
-                if any(p.grad is not None for p in self.params):
+                if self.ctx.parallel.any(any(p.grad is not None for p in self.params)):
                     started = time.perf_counter()
                     metrics["train/grad_norm"].append(self.step())
                     metrics["time/optimizer"].append(time.perf_counter() - started)
@@ -111,13 +112,13 @@ class PolicyGradient:
         self.scheduler.load_state_dict(state["scheduler"])
 
     def step(self) -> float:
-        return clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip)
+        return clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip, self.ctx.parallel)
 
     # --- pieces -----------------------------------------------------------
-    def reference_logprobs(self, batch: RolloutBatch, keep: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        """Old log-probs (only needed when the policy moves within this update) and reference ones, on kept rows."""
+    def reference_logprobs(self, batch: RolloutBatch, rows: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        """Old log-probs (only needed when the policy moves within this update) and reference ones, on `rows`
+        (the kept rows this process trains on)."""
         off_policy = self.settings.ppo_epochs > 1 or self.ctx.settings.mini_batch_prompts < len(batch.examples)
-        rows = torch.nonzero(keep).squeeze(-1)
         old = self.chunked_logprobs(self.ctx.model, batch, rows) if off_policy else None
         ref = self.chunked_logprobs(self.reference, batch, rows) if self.reference is not None else None
         return old, ref
@@ -134,12 +135,13 @@ class PolicyGradient:
     def backward(
         self, batch: RolloutBatch, samples: Tensor, advantages: Tensor, old_logp: Tensor | None, ref_logp: Tensor | None
     ) -> dict[str, float]:
-        """Accumulate gradients of the loss over `samples`, micro-batch by micro-batch."""
+        """Accumulate gradients of the loss over this process's share of `samples`, micro-batch by micro-batch;
+        the normalisers count all of `samples`, and the returned totals are summed over processes."""
         s, ctx = self.settings, self.ctx
         mask = batch.mask[samples]
         counts = dict(num_tokens=mask.sum().clamp(min=1.0), num_seqs=float(len(samples)), norm_len=float(ctx.settings.max_new_tokens))
         totals: dict[str, float] = defaultdict(float)
-        for micro in samples.split(ctx.settings.micro_batch_size):
+        for micro in ctx.parallel.micro_batches(samples, ctx.settings.micro_batch_size, batch.group_ids[samples]):
             # entropy costs a second [N, T, V] pass with gradients: only when it is in the loss (as verl)
             logp, entropy = completion_logprobs(ctx.model, batch, micro, ctx.settings.temperature, with_entropy=s.entropy_coef != 0)
             micro_mask = batch.mask[micro]
@@ -163,4 +165,4 @@ class PolicyGradient:
             totals["loss/pg"] += float(pg.detach())
             totals["train/clip_frac"] += float((clipped * micro_mask).sum() / counts["num_tokens"])
             totals["train/ratio_mean"] += float(((logp.detach() - old).exp() * micro_mask).sum() / counts["num_tokens"])
-        return dict(totals)
+        return ctx.parallel.sum(dict(totals))

@@ -44,6 +44,7 @@ from algorithms.batch import RolloutBatch
 from algorithms.configs import PPOConfig
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import shared_prompt_forward
+from algorithms.parallel import Parallel
 from algorithms.losses import ClipSettings, agg_loss
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.reference import causal_lm, frozen_reference
@@ -122,10 +123,12 @@ class ValueModel(nn.Module):
         return F.pad(values, (0, batch.mask.shape[1] - values.shape[1]))
 
     @torch.no_grad()
-    def all_values(self, batch: RolloutBatch, micro_batch_size: int) -> Tensor:
-        """`[N, T]` values of every sample, micro-batch by micro-batch, without gradients."""
+    def all_values(self, batch: RolloutBatch, micro_batch_size: int, parallel: Parallel) -> Tensor:
+        """`[N, T]` values of every sample without gradients: each process values its rows, micro-batch by micro-batch."""
         rows = torch.arange(len(batch.rewards), device=batch.rewards.device)
-        return torch.cat([self(batch, micro) for micro in rows.split(micro_batch_size)])
+        micros = parallel.micro_batches(rows, micro_batch_size, batch.group_ids)
+        values = torch.cat([self(batch, micro) for micro in micros]) if micros else batch.mask.new_zeros((0, batch.mask.shape[1]))
+        return parallel.gather_rows(torch.cat(micros) if micros else rows[:0], values, len(rows))
 
 
 def build_critic(policy: nn.Module, mode: str) -> tuple[ValueModel, nn.Module]:
@@ -165,7 +168,7 @@ class PPO(Algorithm):
     def update(self, examples: list[Example], rollouts: RolloutBatch | None) -> dict[str, float]:
         mask = rollouts.mask.float()
         micro = self.ctx.settings.micro_batch_size
-        old_values = self.critic.all_values(rollouts, micro)
+        old_values = self.critic.all_values(rollouts, micro, self.ctx.parallel)
         kl = self.reward_kl(rollouts) * mask
         rewards = token_rewards(rollouts.rewards, mask, kl, self.config.kl_coef)
         advantages, returns = gae(rewards, old_values, mask, self.config.gamma, self.config.lam)
@@ -182,17 +185,19 @@ class PPO(Algorithm):
         """`[N, T]` KL estimate of the current (pre-update) policy to the reference; zeros without one."""
         if self.reference is None:
             return torch.zeros_like(rollouts.mask, dtype=torch.float32)
-        rows = torch.arange(len(rollouts.rewards), device=self.ctx.device)
-        logp = self.pg.chunked_logprobs(self.ctx.model, rollouts, rows)
-        ref = self.pg.chunked_logprobs(self.reference, rollouts, rows)
-        return self.kl(logp, ref)
+        parallel = self.ctx.parallel
+        rows = parallel.own(torch.arange(len(rollouts.rewards), device=self.ctx.device), rollouts.group_ids)
+        logp = self.pg.chunked_logprobs(self.ctx.model, rollouts, rows)[rows]
+        ref = self.pg.chunked_logprobs(self.reference, rollouts, rows)[rows]
+        return parallel.gather_rows(rows, self.kl(logp, ref), len(rollouts.rewards))
 
     def value_step(self, rollouts: RolloutBatch, old_values: Tensor, returns: Tensor, prompts: Tensor) -> dict[str, float]:
-        """Clipped value loss on the mini-batch of `prompts`, backward, one critic optimizer step."""
+        """Clipped value loss on the mini-batch of `prompts` (this process's share of it), backward, one critic optimizer step."""
         samples = torch.nonzero(torch.isin(rollouts.group_ids, prompts)).squeeze(-1)
         num_tokens = rollouts.mask[samples].sum().clamp(min=1.0)
         totals: dict[str, float] = defaultdict(float)
-        for micro in samples.split(self.ctx.settings.micro_batch_size):
+        parallel = self.ctx.parallel
+        for micro in parallel.micro_batches(samples, self.ctx.settings.micro_batch_size, rollouts.group_ids[samples]):
             mask = rollouts.mask[micro]
             values = self.critic(rollouts, micro)
             loss_mat, clipped = clipped_value_loss(values, old_values[micro], returns[micro], self.config.value_clip)
@@ -202,10 +207,11 @@ class PPO(Algorithm):
             (self.config.vf_coef * loss).backward()
             totals["loss/value"] += float(loss.detach())
             totals["train/value_clip_frac"] += float((clipped * mask).sum() / num_tokens)
+        totals = parallel.sum(dict(totals))
         totals["train/critic_grad_norm"] = clip_and_step(
-            self.critic_params, self.critic_optimizer, self.critic_scheduler, self.ctx.settings.grad_clip
+            self.critic_params, self.critic_optimizer, self.critic_scheduler, self.ctx.settings.grad_clip, parallel
         )
-        return dict(totals)
+        return totals
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -124,8 +124,9 @@ class ReLIFT(Algorithm):
     def sft_step(self, items: list[Example]) -> dict[str, float]:
         """One optimizer step of the separate SFT AdamW on the demonstrations of `items`."""
         c, micro = self.config, self.ctx.settings.micro_batch_size
-        metrics = nll_backward(self.ctx.model, demo_batch(self.ctx, items), micro, entropy_coef=c.sft_entropy_coef)
-        metrics["train/sft_grad_norm"] = clip_and_step(self.pg.params, self.sft_optimizer, self.sft_scheduler, c.sft_grad_clip)
+        parallel = self.ctx.parallel
+        metrics = nll_backward(self.ctx.model, demo_batch(self.ctx, items), micro, entropy_coef=c.sft_entropy_coef, parallel=parallel)
+        metrics["train/sft_grad_norm"] = clip_and_step(self.pg.params, self.sft_optimizer, self.sft_scheduler, c.sft_grad_clip, parallel)
         self.sft_steps += 1
         self.demos_used += len(items)
         self.used.update(e.id for e in items)

@@ -17,6 +17,7 @@ from algorithms.configs import SFTConfig
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import target_logprobs
 from algorithms.losses import agg_loss
+from algorithms.parallel import SINGLE, Parallel
 from algorithms.registry import register_algorithm
 from evaluators.types import Example
 
@@ -29,12 +30,14 @@ def demo_batch(ctx: TrainContext, examples: list[Example]) -> SequenceBatch:
 
 
 def nll_backward(
-    model: torch.nn.Module, batch: SequenceBatch, micro_batch_size: int, weight: float = 1.0, entropy_coef: float = 0.0
+    model: torch.nn.Module, batch: SequenceBatch, micro_batch_size: int, weight: float = 1.0, entropy_coef: float = 0.0,
+    parallel: Parallel = SINGLE,
 ) -> dict[str, float]:
-    """Accumulate grads of `weight * (token-mean NLL - entropy_coef * entropy)` over micro-batches."""
+    """Accumulate grads of `weight * (token-mean NLL - entropy_coef * entropy)` over this process's
+    micro-batches; the mean is over every process's tokens and the returned total is summed over them."""
     num_tokens = batch.target_mask.sum().clamp(min=1.0)
     nll_total = 0.0
-    for micro in torch.arange(len(batch), device=batch.input_ids.device).split(micro_batch_size):
+    for micro in parallel.micro_batches(torch.arange(len(batch), device=batch.input_ids.device), micro_batch_size):
         part = batch.select(micro)
         logp, entropy = target_logprobs(model, part, with_entropy=entropy_coef > 0)
         nll = agg_loss(-logp, part.target_mask, "token_mean", num_tokens=num_tokens)
@@ -43,7 +46,7 @@ def nll_backward(
             raise FloatingPointError(f"non-finite SFT loss ({float(loss.detach())})")
         (weight * loss).backward()
         nll_total += float(nll.detach())
-    return {"loss/sft": nll_total}
+    return parallel.sum({"loss/sft": nll_total})
 
 
 @register_algorithm("sft")
@@ -59,8 +62,9 @@ class SFT(Algorithm):
 
     def update(self, examples: list[Example], rollouts: RolloutBatch | None) -> dict[str, float]:
         batch = demo_batch(self.ctx, examples)
-        metrics = nll_backward(self.ctx.model, batch, self.ctx.settings.micro_batch_size, entropy_coef=self.config.entropy_coef)
-        metrics["train/grad_norm"] = clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip)
+        parallel = self.ctx.parallel
+        metrics = nll_backward(self.ctx.model, batch, self.ctx.settings.micro_batch_size, entropy_coef=self.config.entropy_coef, parallel=parallel)
+        metrics["train/grad_norm"] = clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip, parallel)
         return metrics
 
     def state_dict(self) -> dict[str, Any]:

@@ -75,10 +75,10 @@ class SuperRL(Algorithm):
     def sft_backward(self, examples: list[Example], use_sft: Tensor, prompts: Tensor) -> dict[str, float]:
         """Add sft_coef x the token-mean NLL of the demonstrations of this mini-batch's SFT prompts."""
         chosen = [examples[j] for j in prompts.tolist() if use_sft[j]]
-        if not chosen:
+        if not chosen:  # the same on every process: `use_sft` is computed from the whole batch
             return {}
         micro = self.ctx.settings.micro_batch_size
-        return nll_backward(self.ctx.model, demo_batch(self.ctx, chosen), micro, weight=self.config.sft_coef)
+        return nll_backward(self.ctx.model, demo_batch(self.ctx, chosen), micro, weight=self.config.sft_coef, parallel=self.ctx.parallel)
 
     def state_dict(self) -> dict[str, Any]:
         return {"policy": self.pg.state_dict(), "sparse": self.sparse}

@@ -3,12 +3,15 @@
 It imports only Hydra and the torch-free schemas: the job (bench/job.py, which imports
 torch and transformers) is imported once Hydra has a config to run, so `--help`, `--cfg job`
 and tab completion answer without it. `--help` / `-h` is this project's (bench/cli_help.py);
-Hydra's own flags (`--hydra-help`, `--cfg`, `-m`, `-sc`) pass through.
+Hydra's own flags (`--hydra-help`, `--cfg`, `-m`, `-sc`) pass through. Under torchrun every
+rank composes the same run (bench/distributed.py).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 
 import hydra
 from omegaconf import DictConfig
@@ -41,4 +44,18 @@ def main() -> None:
         from bench.cli_help import print_help
 
         sys.exit(print_help([a for a in args if a not in HELP_FLAGS]))
-    hydra_main()
+    launch(hydra_main)
+
+
+def launch(entry: Callable[[], None]) -> None:
+    """Run a Hydra entry point; under torchrun, once every rank has agreed on the run (bench/distributed.py)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        entry()
+        return
+    from bench import distributed  # torch: only for a run torchrun started
+
+    sys.argv += distributed.agreed_overrides(sys.argv[1:])
+    try:
+        entry()
+    finally:
+        distributed.finish()

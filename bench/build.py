@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 from algorithms.base import Algorithm
 from algorithms.context import TrainContext, TrainSettings
 from algorithms.registry import ALGORITHMS
+from bench import distributed
 from bench.lora import lora_config_error
 from bench.plugins import import_plugins, load_function
 from bench.preflight import ConfigError, unknown_keys
@@ -37,7 +38,8 @@ def eval_ks(cfg: DictConfig) -> list[int]:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """The cross-field rules a schema cannot express, with the keys named; no undeclared key."""
+    """The cross-field rules a schema cannot express, with the keys named; no undeclared key.
+    Under torchrun, also the rules of the run's process count."""
     unknown = unknown_keys(cfg)
     if unknown:
         raise ConfigError(unknown)
@@ -50,6 +52,14 @@ def check_config(cfg: DictConfig) -> None:
             f"rollout.prompts_per_step ({cfg.rollout.prompts_per_step}) must be divisible by "
             f"train.mini_batch_prompts ({mini_batch_prompts(cfg)})"
         )
+    world = distributed.current().world
+    if mini_batch_prompts(cfg) < world:
+        raise ConfigError(
+            f"train.mini_batch_prompts ({mini_batch_prompts(cfg)}) must be at least the number of processes ({world}): "
+            "each process trains whole prompt groups of every mini-batch"
+        )
+    if world > 1 and cfg.rollout.engine == "vllm":
+        raise ConfigError("rollout=vllm is not supported under torchrun yet (one engine per rank is not built); use rollout=hf")
     if cfg.model.dtype == "float16":
         raise ConfigError("model.dtype=float16 is not supported: training would need loss scaling; use bfloat16 (same memory, fp32 range) or float32")
     if cfg.train.micro_batch_size < 1:

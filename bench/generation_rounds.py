@@ -105,12 +105,15 @@ class GroupGenerator:
         rounds = options.max_generation_rounds if options.dynamic_sampling else 1
         for round_index in range(rounds):
             started = time.perf_counter()
-            examples = self.sampler.next(wanted)
-            prompts = [session.task.format_prompt(e, session.tokenizer) for e in examples]
+            examples = self.sampler.next(wanted)  # every process draws the same prompts and generates its share
+            share = session.parallel.span(len(examples))
+            prompts = [session.task.format_prompt(e, session.tokenizer) for e in examples[share.start : share.stop]]
             seed = round_seed(session.cfg.seed, step, round_index)
-            generation = session.engine.generate(prompts, rollout.n, self.sampling, seed=seed, batch_size=call_size)
+            generation = session.engine.generate(
+                prompts, rollout.n, self.sampling, seed=seed, batch_size=call_size, first_prompt=share.start
+            )
             scored_at = time.perf_counter()
-            batch = score_generation(session.task, generation, examples, rollout.n)
+            batch = self.gathered(score_generation(session.task, generation, examples[share.start : share.stop], rollout.n))
             timing["time/generate"] += scored_at - started
             timing["time/score"] += time.perf_counter() - scored_at
             generated.append(batch)
@@ -135,6 +138,14 @@ class GroupGenerator:
         }
         rollouts, shaping = self.shape(rollouts)
         return rollouts.examples, rollouts, metrics | shaping
+
+    def gathered(self, batch: RolloutBatch) -> RolloutBatch:
+        """The whole round's rollouts, from every process's share, on every process (in prompt order)."""
+        parallel = self.session.parallel
+        if parallel.world == 1:
+            return batch
+        shares = parallel.gather(batch.to("cpu"))
+        return concat_rollouts(shares, self.session.cfg.rollout.n, self.session.tokenizer.pad_token_id).to(self.session.device)
 
     def shape(self, batch: RolloutBatch) -> tuple[RolloutBatch, dict[str, float]]:
         """Overlong reward shaping and overlong filtering, where configured."""

@@ -6,6 +6,9 @@ passk.png/.pdf, checkpoints/, base_eval.json (reused on resume; in a sweep, shar
 jobs that start from the same policy, see `shared_base_eval`) and
 status.json (outcome and wall time, read by the sweep summary).
 
+Under torchrun every rank runs this job on its share of each step and evaluation; rank 0 alone
+writes the run dir (the weights are replicas, so its checkpoint is every rank's).
+
 Kept apart from bench/app.py, the CLI, because it imports torch and transformers:
 the CLI imports it only once Hydra hands it a job, so `--help` and `--cfg` stay fast.
 """
@@ -25,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from algorithms.context import TrainContext
 from algorithms.registry import ALGORITHMS
-from bench import build
+from bench import build, distributed
 from bench.checkpoint import latest_checkpoint, step_of
 from bench.config import Resume
 from bench.io import atomic_write_text
@@ -34,7 +37,8 @@ from bench.results import print_summary, write_results
 from bench.rundir import RunDir
 from bench.runner import Runner
 from bench.sampler import PromptSampler
-from bench.session import open_session
+from bench.evaluate import EvalResult
+from bench.session import Session, open_session
 from bench.tracking import MetricsLog
 from evaluators.tasks.loading import DatasetUnavailableError
 
@@ -48,18 +52,24 @@ def run_job(cfg: DictConfig) -> None:
     the sweep's summary then marks it failed and sets the exit status."""
     hydra_cfg = HydraConfig.get()
     out_dir, in_sweep = Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN
+    owns_group = distributed.export_submitit_tasks()
+    main = distributed.init_process_group().is_main
     attempt = RunDir(out_dir).begin_attempt()
     try:
-        if run(cfg, out_dir, hydra_cfg.runtime.choices.get("algorithm", cfg.algorithm.name), attempt.heartbeat) is not None:
+        label = hydra_cfg.runtime.choices.get("algorithm", cfg.algorithm.name)
+        if run(cfg, out_dir, label, attempt.heartbeat if main else lambda: None) is not None and main:
             attempt.finish("complete")
     except Exception as error:
-        attempt.finish("failed", f"{type(error).__name__}: {error}")
+        attempt.finish("failed", f"{type(error).__name__}: {error}")  # any rank: the one that failed knows why
         expected = isinstance(error, EXPECTED_ERRORS)
         if not (expected or in_sweep):
             raise
         log.error("%s", error, exc_info=not expected)
         if not in_sweep:
             sys.exit(1)
+    finally:
+        if owns_group:
+            distributed.finish()
 
 
 def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], None]) -> dict | None:
@@ -75,22 +85,24 @@ def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], Non
         return None
     if not resume and run_dir.holds_run():
         raise build.ConfigError(f"{out_dir} already holds a run: pass resume=auto to continue it, or another sweep_id")
-    configure_torch(cfg.threads, cfg.deterministic)
+    configure_torch(cfg.threads or distributed.cpu_threads_per_rank(), cfg.deterministic)
     task = build.build_task(cfg)
     train_examples = task.load("train")
     if ALGORITHMS.get(cfg.algorithm.name).needs_demos and not any(e.demo for e in train_examples):
         raise build.ConfigError(f"algorithm {cfg.algorithm.name!r} needs demonstrations; dataset {cfg.dataset.name!r} has none")
     session = open_session(cfg, task)
-    atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    parallel = session.parallel
+    if parallel.is_main:
+        atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
-    ctx = TrainContext(session.model, session.tokenizer, task, build.train_settings(cfg), session.device)
+    ctx = TrainContext(session.model, session.tokenizer, task, build.train_settings(cfg), session.device, parallel)
     algorithm = build.build_algorithm(cfg, ctx)  # before any checkpoint is loaded: the KL reference is the initial policy
-    base = run_dir.base_eval(session.evaluate, shared_base_eval(cfg, out_dir)) if cfg.eval.base else None
-    checkpoint = latest_checkpoint(out_dir / "checkpoints") if resume else None
+    base = base_evaluation(cfg, run_dir, session) if cfg.eval.base else None
+    checkpoint = parallel.broadcast(latest_checkpoint(out_dir / "checkpoints") if resume else None)
     metrics_log = MetricsLog(
         out_dir / "metrics.jsonl", cfg.logger, out_dir.name, tracking_group(cfg, out_dir),
         OmegaConf.to_container(cfg, resolve=True), start_step=step_of(checkpoint),
-    )
+    ) if parallel.is_main else None
     runner = Runner(
         algorithm=algorithm, session=session, sampler=PromptSampler(train_examples, cfg.seed),
         metrics=metrics_log, checkpoints=out_dir / "checkpoints", sampling=build.rollout_sampling(cfg), after_step=after_step,
@@ -98,12 +110,32 @@ def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], Non
     try:
         runner.train(runner.restore(checkpoint) if checkpoint else 0)
         trained = session.evaluate()
-        metrics_log.summary({f"eval/{task.name}/{k}": v for k, v in trained.metrics.items()})
+        if metrics_log is not None:
+            metrics_log.summary({f"eval/{task.name}/{k}": v for k, v in trained.metrics.items()})
     finally:
-        metrics_log.close()
+        if metrics_log is not None:
+            metrics_log.close()
+    if not parallel.is_main:
+        return None
     report = write_results(out_dir, cfg, label, task, len(session.problems), session.split_size, session.ks, session.sampling, session.eval_seed, trained, base, session.device)
     print_summary(label, task.name, len(session.problems), cfg.eval.n, session.ks, trained, base, out_dir)
     return report
+
+
+def base_evaluation(cfg: DictConfig, run_dir: RunDir, session: Session) -> EvalResult:
+    """The starting policy's evaluation: read back where rank 0 finds it stored, else computed by every
+    rank (it is sharded) and stored by rank 0."""
+    shared = shared_base_eval(cfg, run_dir.path)
+    parallel = session.parallel
+    stored = parallel.broadcast(run_dir.stored_base_eval(shared) if parallel.is_main else None)
+    if stored is not None:
+        if parallel.is_main:
+            run_dir.store_base_eval(stored, None)
+        return stored
+    result = session.evaluate()
+    if parallel.is_main:
+        run_dir.store_base_eval(result, shared)
+    return result
 
 
 def shared_base_eval(cfg: DictConfig, out_dir: Path) -> Path | None:

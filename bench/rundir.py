@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,24 +47,21 @@ class RunDir:
         """A new try at this run, its clock starting from the earlier tries' wall time."""
         return Attempt(self, self.status()["wall_s"] or 0.0)
 
-    def base_eval(self, evaluate: Callable[[], EvalResult], shared: Path | None = None) -> EvalResult:
-        """The starting policy's evaluation, computed once and reused by every resume of this run.
-
-        `shared` is where other runs with the same starting policy and evaluation
-        (a sweep's algorithms at one dataset and seed) keep the same result: it is
-        read from there when one of them has already computed it.
-        """
+    def stored_base_eval(self, shared: Path | None = None) -> EvalResult | None:
+        """The starting policy's evaluation if this run or, at `shared`, another run with the same starting
+        policy and evaluation (a sweep's algorithms at one dataset and seed) has stored it; computed once,
+        it is reused by every resume of this run."""
         for path in (self.path / BASE_EVAL, shared):
             if path is not None and path.exists():
-                metrics = json.loads(path.read_text())["metrics"]
                 log.info("base evaluation read from %s", path)
-                break
-        else:
-            metrics = evaluate().metrics
-            if shared is not None:
-                atomic_write_json(shared, {"metrics": metrics})
-        atomic_write_json(self.path / BASE_EVAL, {"metrics": metrics})
-        return EvalResult(metrics, [])
+                return EvalResult(json.loads(path.read_text())["metrics"], [])
+        return None
+
+    def store_base_eval(self, result: EvalResult, shared: Path | None = None) -> None:
+        """Keep `result` for this run's resumes (and at `shared`, for the other runs that start alike)."""
+        if shared is not None and not shared.exists():
+            atomic_write_json(shared, {"metrics": result.metrics})
+        atomic_write_json(self.path / BASE_EVAL, {"metrics": result.metrics})
 
 
 @dataclass
@@ -84,10 +81,21 @@ class Attempt:
         self.write("running")
 
     def finish(self, status: str, error: str | None = None) -> None:
-        """Record the outcome. A complete run stays complete: a later try on it can only have been refused."""
-        if status == "failed" and self.run_dir.complete:
+        """Record the outcome. A complete run stays complete: a later try on it can only have been refused.
+        Under torchrun the first rank to fail names the cause; the errors of peers it took down do not replace it."""
+        if status == "failed" and (self.run_dir.complete or self.peer_failed()):
             return
         self.write(status, error)
 
+    def peer_failed(self) -> bool:
+        path, launch = self.run_dir.path / STATUS, os.environ.get("TORCHELASTIC_RUN_ID")
+        if launch is None or not path.exists():
+            return False
+        recorded = json.loads(path.read_text())
+        return recorded.get("status") == "failed" and recorded.get("launch") == launch
+
     def write(self, status: str, error: str | None = None) -> None:
-        atomic_write_json(self.run_dir.path / STATUS, {"status": status, "wall_s": self.wall_s, "error": error})
+        record = {"status": status, "wall_s": self.wall_s, "error": error}
+        if "TORCHELASTIC_RUN_ID" in os.environ:  # the torchrun launch this try is
+            record["launch"] = os.environ["TORCHELASTIC_RUN_ID"]
+        atomic_write_json(self.run_dir.path / STATUS, record)

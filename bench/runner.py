@@ -31,7 +31,7 @@ class Runner:
     algorithm: Algorithm
     session: Session
     sampler: PromptSampler
-    metrics: MetricsLog
+    metrics: MetricsLog | None  # None on every process but rank 0, which alone writes run files
     checkpoints: Path
     sampling: Sampling  # rollout sampling
     after_step: Callable[[], None] = lambda: None  # e.g. saving the attempt's wall time
@@ -51,7 +51,8 @@ class Runner:
                 ) from error
             if train.eval_every and (step + 1) % train.eval_every == 0 and step + 1 < train.steps:
                 metrics.update(self.evaluate())
-            self.metrics.log(step + 1, metrics)
+            if self.metrics is not None:
+                self.metrics.log(step + 1, metrics)
             bar.set_postfix(
                 reward=f"{metrics.get('rollout/reward_mean', float('nan')):.3f}",
                 tok_s=f"{metrics.get('rollout/tokens_per_s', 0):.0f}",
@@ -90,10 +91,15 @@ class Runner:
         metrics["time/eval"] = time.perf_counter() - start
         return metrics
 
-    def save(self, step: int) -> Path:
-        state = {"algorithm": self.algorithm.state_dict(), "sampler": self.sampler.state_dict()}
-        keep = self.session.cfg.train.keep_checkpoints
-        return save_checkpoint(self.checkpoints, step, self.session.model, self.session.tokenizer, state, keep)
+    def save(self, step: int) -> Path | None:
+        """Rank 0 saves (the processes' weights and states are replicas); the others wait for it."""
+        path = None
+        if self.session.parallel.is_main:
+            state = {"algorithm": self.algorithm.state_dict(), "sampler": self.sampler.state_dict()}
+            keep = self.session.cfg.train.keep_checkpoints
+            path = save_checkpoint(self.checkpoints, step, self.session.model, self.session.tokenizer, state, keep)
+        self.session.parallel.barrier()
+        return path
 
     def restore(self, checkpoint: Path) -> int:
         """Load weights, algorithm and sampler state, then the RNG streams; returns the step to continue after."""
@@ -110,7 +116,7 @@ class Runner:
 def scratch_runner(cfg: DictConfig) -> Runner:
     """A runner that logs nothing and checkpoints into a temporary dir: for benchmarks and tests."""
     session = open_session(cfg)
-    ctx = TrainContext(session.model, session.tokenizer, session.task, build.train_settings(cfg), session.device)
+    ctx = TrainContext(session.model, session.tokenizer, session.task, build.train_settings(cfg), session.device, session.parallel)
     return Runner(
         algorithm=build.build_algorithm(cfg, ctx), session=session, sampler=PromptSampler(session.task.load("train"), cfg.seed),
         metrics=None, checkpoints=Path(tempfile.mkdtemp()), sampling=build.rollout_sampling(cfg),

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from bench import build
+from algorithms.parallel import Parallel
+from bench import build, distributed
 from bench.evaluate import EvalResult, evaluate
 from bench.models import load_policy
 from bench.rollout import Engine, Sampling, build_engine
@@ -31,6 +32,7 @@ class Session:
     engine: Engine
     ks: list[int]
     sampling: Sampling  # evaluation sampling
+    parallel: Parallel  # the run's processes (bench/distributed.py)
 
     @property
     def eval_seed(self) -> int:
@@ -40,7 +42,7 @@ class Session:
         """Score the current policy on the held-out problems with the fixed eval seed."""
         n = n or self.cfg.eval.n
         ks = [k for k in self.ks if k <= n]
-        return evaluate(self.engine, self.task, self.tokenizer, self.problems, n, ks, self.sampling, self.eval_seed)
+        return evaluate(self.engine, self.task, self.tokenizer, self.problems, n, ks, self.sampling, self.eval_seed, self.parallel)
 
 
 def seed_everything(seed: int) -> None:
@@ -50,16 +52,25 @@ def seed_everything(seed: int) -> None:
 
 
 def open_session(cfg: DictConfig, task=None) -> Session:
-    """Check the config, seed, then build the task (unless given), policy and engine."""
+    """Check the config, seed, then build the task (unless given), policy and engine.
+
+    Under torchrun every rank builds the same policy on its own device; rank 0 builds a missing
+    tiny base first, so the others read its cache instead of racing to write it."""
+    parallel = distributed.current()
     build.check_config(cfg)
-    device = build.resolve_device(cfg.device)
+    device = distributed.rank_device(build.resolve_device(cfg.device))
     seed_everything(cfg.seed)
     task = task or build.build_task(cfg)
     test_split = task.load("test")
     problems = select_problems(test_split, cfg.eval.problems, cfg.eval.problem_seed)
-    model, tokenizer = load_policy(cfg.model, device)
+    for builder in (True, False):
+        if parallel.is_main == builder:
+            model, tokenizer = load_policy(cfg.model, device)
+        parallel.barrier()
     model.train()
     engine = build_engine(cfg.rollout, model, tokenizer, device)
-    return Session(cfg, device, task, problems, len(test_split), model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg))
+    return Session(
+        cfg, device, task, problems, len(test_split), model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg), parallel
+    )
 
 

@@ -8,6 +8,7 @@ import torch
 from torch.testing import assert_close
 
 from algorithms import ALGORITHMS
+from algorithms.parallel import SINGLE
 from algorithms.losses import ClipSettings
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.ppo import PPOConfig, build_critic, clipped_value_loss, explained_variance, gae, masked_whiten, token_rewards
@@ -176,7 +177,7 @@ def test_ppo_reports_the_token_means_of_reward_kl_and_old_values():
     ppo.update(batch.examples, batch)  # the policy moves off the reference, the critic off its start
     mask = batch.mask.float()
     kl = ppo.reward_kl(batch) * mask
-    values = ppo.critic.all_values(batch, 4)
+    values = ppo.critic.all_values(batch, 4, SINGLE)
     assert float(kl.abs().sum()) > 0
     metrics = ppo.update(batch.examples, batch)
     assert metrics["train/reward_kl"] == pytest.approx(float(kl.sum() / mask.sum()), rel=1e-5)
@@ -189,7 +190,7 @@ def test_value_step_token_means_over_micro_batches_by_hand():
     ctx = tiny_context(micro_batch_size=1)
     ppo = ALGORITHMS.get("ppo")(PPOConfig(), ctx)
     batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 1.0]])
-    values = ppo.critic.all_values(batch, 4)
+    values = ppo.critic.all_values(batch, 4, SINGLE)
     metrics = ppo.value_step(batch, values - 1.0, values + 2.0, torch.arange(2))
     assert metrics["loss/value"] == pytest.approx(3.125, rel=1e-5)
     assert metrics["train/value_clip_frac"] == pytest.approx(1.0, rel=1e-5)
@@ -205,7 +206,7 @@ def test_value_step_of_a_mini_batch_with_one_real_token_divides_by_one():
     one_token = torch.zeros_like(batch.mask)
     one_token[0, 0] = 1.0
     batch = replace(batch, sequences=replace(batch.sequences, target_mask=one_token))
-    values = ppo.critic.all_values(batch, 4)
+    values = ppo.critic.all_values(batch, 4, SINGLE)
     metrics = ppo.value_step(batch, values - 1.0, values + 2.0, torch.arange(1))  # 0.5 * 2.5^2 on that token
     assert metrics["loss/value"] == pytest.approx(3.125, rel=1e-5)
 

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from algorithms import ALGORITHMS
+from algorithms.parallel import SINGLE
 from algorithms.advantages import grpo_advantage
 from algorithms.batch import tokenize_demos
 from algorithms.grpo import GRPOConfig
@@ -121,7 +122,7 @@ def test_ppo_trains_on_whitened_gae_and_the_critic_descends_the_value_loss():
     batch = rollout_batch(ctx, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
     mask = batch.mask
     with torch.no_grad():
-        old_values = ppo.critic.all_values(batch, 6)
+        old_values = ppo.critic.all_values(batch, 6, SINGLE)
     policy_steps = record_steps(ppo.pg.optimizer, [ctx.model])
     critic_steps = record_steps(ppo.critic_optimizer, [ppo.critic])
     ppo.update(batch.examples, batch)
