@@ -26,3 +26,8 @@ def test_token_level_advantages_use_the_largest_magnitude():
 
 def test_nothing_kept_stays_nothing():
     assert not filter_by_advantage(torch.tensor([1.0]), torch.tensor([False]), 0.1).any()
+
+
+def test_an_advantage_equal_to_tau_is_dropped():
+    adv = torch.tensor([0.5, -0.5, 0.75])  # exact in binary: |A| = tau is "<= tau"
+    assert filter_by_advantage(adv, torch.tensor([True, True, True]), 0.5).tolist() == [False, False, True]

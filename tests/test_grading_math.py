@@ -133,6 +133,10 @@ def test_equal_answers_vote_together() -> None:
         ("\\fbox{2} then \\boxed{1}", "1"),
         ("so $\\boxed 5$ done", "5"),
         ("\\boxed {7}", "7"),
+        ("\\boxed\t {7}", "7"),
+        ("\\boxed  6\nthen more", "6"),
+        ("\\boxed5", None),  # a longer command, not a box
+        ("\\boxed{", None),
         ("\\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),  # escaped braces are not groups
         ("\\boxed{\\left\\{ x \\right.}", "\\left\\{ x \\right."),
         ("\\boxed{\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"),
@@ -164,6 +168,32 @@ def test_last_boxed(text: str, expected: str | None) -> None:
         ("x + y = 2", "x+y=2"),
         ("1\\!000", "1000"),
         ("", ""),
+        # one case per rule of strip_string, so that dropping or changing any of them fails
+        ("1\n2", "12"),
+        ("\\\\frac{1}{3}", "\\frac{1}{3}"),
+        ("\\tfrac{1}{3}", "\\frac{1}{3}"),
+        ("90^{\\circ}", "90"),
+        ("\\left[ 1, 2 \\right]", "[1,2]"),
+        ("50%", "50"),
+        ("(1, .25)", "(1,0.25)"),
+        ("\\frac{.25}{3}", "\\frac{0.25}{3}"),
+        (".25", "0.25"),
+        ("0.5", "\\frac{1}{2}"),
+        (".5", "\\frac{1}{2}"),
+        ("ab= 3", "3"),  # the left side is at most two characters, its space included (as the original)
+        ("ab = 3", "ab=3"),
+        ("x = y = 2", "x=y=2"),
+        ("\\sqrt2", "\\sqrt{2}"),
+        ("\\sqrt23 + \\sqrt{5}", "\\sqrt{2}3+\\sqrt{5}"),
+        ("\\frac12", "\\frac{1}{2}"),
+        ("\\frac123", "\\frac{1}{2}3"),
+        ("\\frac{1}{4} + \\frac1", "\\frac{1}{4}+\\frac1"),
+        ("3/4", "\\frac{3}{4}"),
+        ("1/2/3", "1/2/3"),
+        ("a/4", "a/4"),
+        ("3/04", "3/04"),
+        ("5\\text{ cm}^2", "5"),
+        ("5\\text{cm}", "5\\text{cm}"),
     ],
 )
 def test_hendrycks_normalize(raw: str, expected: str) -> None:

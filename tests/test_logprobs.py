@@ -1,16 +1,21 @@
-"""The shared-prompt log-prob path must equal the plain full-sequence forward."""
+"""The shared-prompt and checkpointed log-prob paths must equal the plain full-sequence forward."""
 
 import pytest
 import torch
 
+from algorithms.checkpointing import checkpointing_on
 from algorithms.logprobs import completion_logprobs, position_ids, target_logprobs
 from algorithms.ppo import build_critic
 from tests.rl_helpers import example, rollout_batch, single_thread, tiny_context  # noqa: F401 (fixture)
 
 
 @pytest.mark.usefixtures("single_thread")
-def test_shared_prompt_logprobs_and_gradients_match_the_full_forward():
+@pytest.mark.parametrize("checkpointing", [False, True], ids=["shared prompt", "checkpointed full forward"])
+def test_completion_logprobs_and_gradients_match_the_full_forward(checkpointing):
     ctx = tiny_context()
+    if checkpointing:  # no KV cache under recomputation: completion_logprobs runs one forward over the sequences
+        ctx.model.gradient_checkpointing_enable()
+        assert checkpointing_on(ctx.model)
     # Prompts of different lengths (left padding differs) and a row subset that
     # splits groups unevenly, as gradient filtering does.
     examples = [example(3), example(12345), example(77)]
