@@ -18,7 +18,7 @@ def eval_report(run_dir) -> dict:
     return json.loads((run_dir / "eval.json").read_text())
 
 
-@pytest.mark.parametrize("dataset", ["math_synth", "hotpotqa_synth"])
+@pytest.mark.parametrize("dataset", ["math_synth", pytest.param("hotpotqa_synth", marks=pytest.mark.slow)])  # slow: ~35 s; .ci/run runs it
 def test_training_run_on_a_synthetic_twin(tmp_path, dataset):
     result = bench(f"dataset={dataset}", "algorithm.entropy_coef=0.01", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr[-3000:]

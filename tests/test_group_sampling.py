@@ -91,6 +91,7 @@ def test_selected_and_concatenated_rounds_keep_each_rollouts_truncation():
 DAPO = ["algorithm=dapo", "model.base.steps=150", "train.steps=3", "rollout.prompts_per_step=4", "rollout.n=4", "rollout.max_new_tokens=32"]
 
 
+@pytest.mark.slow  # ~60 s with its base build; .ci/run runs it
 def test_dapo_trains_on_no_zero_variance_group_and_its_rounds_are_reproducible():
     runner = scratch_runner(compose_config(DAPO))
     assert group_sampling(runner.session.cfg) == GroupSampling(dynamic_sampling=True, overlong_buffer=8)
@@ -122,6 +123,8 @@ def test_dapo_trains_on_no_zero_variance_group_and_its_rounds_are_reproducible()
     assert cut.any() and (~cut).any()
     assert torch.equal(shaped.mask.sum(-1) == 0, cut) and torch.equal(shaped.mask[~cut], plain.mask[~cut])
 
+
+@pytest.mark.slow  # on the 150-step base the DAPO test builds
 def test_grpo_keeps_every_group_and_counts_the_zero_variance_ones():
     runner = scratch_runner(compose_config([*DAPO[1:], "algorithm=grpo", "train.steps=1"]))
     metrics = runner.step(0)

@@ -48,6 +48,7 @@ def assert_training_raises_reward(algorithm: str, *overrides: str) -> None:
     assert after > before + MARGIN, f"{algorithm}: training reward {before:.3f} -> {after:.3f}"
 
 
+@pytest.mark.slow  # ~75 s; .ci/run runs it
 def test_grpo_raises_training_reward():
     assert_training_raises_reward("grpo")
 

@@ -177,6 +177,7 @@ def test_lora_config_errors_name_the_key_or_the_extra(qwen_checkpoint, monkeypat
     check_config(run_config(qwen_checkpoint))  # r = 0 (the default) never needs peft
 
 
+@pytest.mark.slow  # ~35 s; .ci/run runs it
 def test_a_lora_cli_run_checkpoints_adapters_and_resumes_to_the_same_adapters(qwen_checkpoint, tmp_path):
     """The real CLI: a run killed after its step-1 checkpoint (its later outputs removed) resumes to the same final adapters."""
     from safetensors.torch import load_file

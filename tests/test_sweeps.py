@@ -28,6 +28,7 @@ def assert_complete(sweep: Path, jobs: tuple[str, ...]) -> None:
     assert all(row[0] == "complete" and row[2] != "-" for row in rows.values()), rows
 
 
+@pytest.mark.slow  # ~25 s; .ci/run runs it (the fast suite launches through submitit_local)
 def test_joblib_multirun_runs_jobs_in_parallel_processes_and_reruns_only_what_is_missing(tmp_path):
     # Run from a scratch cwd so the real layout results/runs/<experiment>/<sweep id>/<job> lands there.
     args = ["algorithm=grpo,sft", "sweep_id=s1"]
