@@ -17,6 +17,8 @@ Sections:
            slices of --dash-micro-batch sequences (default 8, TRL's per-device batch:
            the memory-bound regime DASH targets); without preemptive sampling each
            slice is generated on its own, as TRL did.
+  flops    achieved FLOP/s of generation, GRPO's update forward+backward and evaluation generation,
+           as fractions of a matmul peak timed on the spot at the model's shapes (bench/perf_flops.py).
   scaling  one GRPO step's wall time on 1 and 2 processes (torchrun; one thread each on the CPU,
            one GPU each on CUDA, where 2 is every device) on the same global batch, as a
            ratio to 1 process (bench/perf_scaling.py).
@@ -48,6 +50,7 @@ from omegaconf import DictConfig
 from bench import build
 from bench.app import compose_config
 from bench.io import atomic_write_json
+from bench.perf_flops import flops_rows
 from bench.perf_memory import update_memory_rows
 from bench.perf_scaling import scaling_rows
 from bench.provenance import provenance
@@ -212,6 +215,8 @@ def format_table(rows: list[dict]) -> str:
             value = f"{row['tokens_per_s']:.0f} tok/s ({row['sequences']} seqs)"
         elif row["section"] in ("step", "scaling"):
             value = f"{row['seconds']:.3f} s" + ("/step" if row["section"] == "scaling" else "")
+        elif row["section"] == "flops":
+            value = f"{row['flops_per_s'] / 1e9:.1f} GFLOP/s"
         elif row["section"] == "memory":
             value = f"{row['mib']:.0f} MiB" + (f" ({row['shape']})" if "shape" in row else "")
         else:
@@ -225,7 +230,7 @@ def format_table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default="rollout,step,memory,dash", help="comma-separated subset of rollout,step,memory,dash,scaling,trl")
+    parser.add_argument("--sections", default="rollout,step,flops,memory,dash", help="comma-separated subset of rollout,step,flops,memory,dash,scaling,trl")
     parser.add_argument("--sequences", type=int, default=512, help="sequences per rollout call")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--target", type=float, default=0.38, help="pass@1 target of the dash and trl sections (the base: 0.34)")
@@ -248,6 +253,8 @@ def main() -> None:
         rows += rollout_rows(cfg, args.sequences, cfg.rollout.n, args.repeats)
     if "step" in sections:
         rows += step_rows(cfg, max(args.repeats, 3))
+    if "flops" in sections:
+        rows += flops_rows(cfg, max(args.repeats, 3))
     if "scaling" in sections:
         rows += scaling_rows(base, build.resolve_device(cfg.device), max(args.repeats, 3) + 1)
     if "dash" in sections:
