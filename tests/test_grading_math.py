@@ -294,3 +294,16 @@ def test_score_from_daemonic_multiprocessing_pool() -> None:
     with multiprocessing.get_context("fork").Pool(2) as pool:
         results = pool.starmap(score, zip(completions, golds))
     assert [r.correct for r in results] == expected
+
+
+def test_answers_at_the_length_and_depth_limits_are_still_graded():
+    at_length = "1" + " " * (math_grading.MAX_ANSWER_CHARS - 1)
+    assert score(f"\\boxed{{{at_length}}}", "1").correct and not score(f"\\boxed{{{at_length} }}", "1").correct
+    nested = lambda depth: "\\frac{1}{" * depth + "1" + "}" * depth  # 1/(1/(...)) = 1, `depth` braces deep
+    assert score(f"\\boxed{{{nested(math_grading.MAX_BRACE_DEPTH)}}}", "1").correct
+    assert not score(f"\\boxed{{{nested(math_grading.MAX_BRACE_DEPTH + 1)}}}", "1").correct
+
+
+def test_an_unknown_grading_mode_names_the_known_ones():
+    with pytest.raises(ValueError, match=r"^MATH grading must be one of lighteval, boxed; got 'strict'$"):
+        score("\\boxed{1}", "1", grading="strict")
