@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from transformers import GenerationConfig
 
 from algorithms.batch import tokenize_demos
 from algorithms.context import TrainContext, TrainSettings
@@ -145,3 +146,18 @@ def test_lengths_end_at_each_rows_first_stop_token_or_string_and_flag_the_rest_t
     assert lengths.tolist() == [3, 6, 3, 1, 6]
     assert truncated.tolist() == [False, True, False, False, True]
     assert Stops((eos,)).lengths(tokens[2:3], tokenizer)[0].tolist() == [6]  # without the string, "xy" is text
+
+
+def test_the_generation_configs_eos_ids_are_stops_too_as_a_list_or_one_id(policy):
+    model, tokenizer = policy
+    eos, im_end = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
+    extra = len(tokenizer) - 1  # an id neither the tokenizer nor the template ends on
+    assert stop_token_ids(tokenizer, GenerationConfig(eos_token_id=[extra, eos])) == tuple(sorted({eos, im_end, extra}))
+    assert stop_token_ids(tokenizer, GenerationConfig(eos_token_id=extra)) == tuple(sorted({eos, im_end, extra}))
+
+
+def test_texts_are_cut_before_the_first_stop_string_even_at_the_start():
+    stops = Stops((0,), ("###", "END"))
+    assert stops.cut("12 END 3 ### 4 END") == "12 "
+    assert stops.cut("### 4") == ""
+    assert stops.cut("no stop here") == "no stop here"
