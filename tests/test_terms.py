@@ -165,6 +165,39 @@ def test_sft_gradient_is_the_token_mean_nll_minus_the_entropy_bonus():
         torch.testing.assert_close(g, want, atol=1e-6, rtol=1e-4)
 
 
+def test_nll_backward_reports_the_batch_token_mean_nll_and_defaults_to_no_entropy_bonus():
+    ctx = tiny_context()
+    prompts, demos = ["Q: 1+2?\n", "Q: 30+4?\n", "Q: 5?\n"], ["1+2=3\n#### 3", "30+4=34\n#### 34", "5"]
+    batch = tokenize_demos(ctx.tokenizer, prompts, demos, "cpu")
+    ctx.model.zero_grad(set_to_none=True)
+    total = nll_backward(ctx.model, batch, micro_batch_size=2)["loss/sft"]  # micro-batches of 2 and 1 demos
+    got = [p.grad.clone() for p in ctx.model.parameters()]
+    logp, _ = plain_logprobs(ctx.model, batch, 1, 1.0)
+    mask = batch.target_mask
+    nll = (-logp * mask).sum() / mask.sum()
+    assert total == pytest.approx(float(nll.detach()), rel=1e-5)
+    for g, want in zip(got, torch.autograd.grad(nll, list(ctx.model.parameters()))):
+        torch.testing.assert_close(g, want, atol=1e-6, rtol=1e-4)
+
+
+def test_nll_of_a_single_target_token_is_divided_by_one():
+    ctx = tiny_context()
+    batch = tokenize_demos(ctx.tokenizer, ["Q: 5?\n"], [""], "cpu")  # the end token alone carries loss
+    assert int(batch.target_mask.sum()) == 1
+    logp, _ = plain_logprobs(ctx.model, batch, 1, 1.0)
+    want = float(-(logp.detach() * batch.target_mask).sum())
+    assert nll_backward(ctx.model, batch, micro_batch_size=4)["loss/sft"] == pytest.approx(want, rel=1e-5)
+
+
+def test_a_non_finite_sft_loss_stops_with_its_value():
+    ctx = tiny_context()
+    batch = tokenize_demos(ctx.tokenizer, ["Q: 5?\n"], ["5"], "cpu")
+    with torch.no_grad():
+        next(ctx.model.parameters()).fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match=r"^non-finite SFT loss \(nan\)$"):
+        nll_backward(ctx.model, batch, micro_batch_size=4)
+
+
 def test_the_sft_step_reports_the_grad_norm_of_its_nll_minus_entropy():
     ctx = tiny_context()
     examples = [example(1), example(30, demo="30+2=32\n#### 32")]
