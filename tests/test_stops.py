@@ -148,6 +148,14 @@ def test_lengths_end_at_each_rows_first_stop_token_or_string_and_flag_the_rest_t
     assert Stops((eos,)).lengths(tokens[2:3], tokenizer)[0].tolist() == [6]  # without the string, "xy" is text
 
 
+def test_a_template_that_ends_turns_with_plain_text_has_no_end_of_turn_token():
+    tokenizer = train_tokenizer()
+    tokenizer.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n\n{% endfor %}"
+    assert end_of_turn_id(tokenizer) is None  # "\n\n" is text, not a special token
+    assert demo_end_id(tokenizer) == tokenizer.eos_token_id
+    assert stop_token_ids(tokenizer) == (tokenizer.eos_token_id,)
+
+
 def test_the_generation_configs_eos_ids_are_stops_too_as_a_list_or_one_id(policy):
     model, tokenizer = policy
     eos, im_end = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
