@@ -48,7 +48,7 @@ def make_optimizer(
 
 
 def clip_and_step(
-    params, optimizer: torch.optim.Optimizer, scheduler, grad_clip: float, parallel: Parallel
+    params, optimizer: torch.optim.Optimizer, scheduler, grad_clip: float, parallel: Parallel = SINGLE
 ) -> float:
     """Sum gradients over processes, clip, step, zero; returns the pre-clip grad norm.
     A non-finite norm raises before stepping."""

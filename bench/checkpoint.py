@@ -78,7 +78,7 @@ def step_of(checkpoint: Path | None) -> int:
 
 
 def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
-    return torch.load(checkpoint / STATE_FILE, weights_only=False)
+    return torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=False)  # not every rank onto the saver's GPU
 
 
 def load_weights(model: torch.nn.Module, checkpoint: Path) -> None:

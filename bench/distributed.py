@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
+import uuid
 
 import torch
 import torch.distributed as dist
@@ -18,6 +19,7 @@ import torch.distributed as dist
 from algorithms.parallel import SINGLE, Parallel
 
 TIMEOUT = datetime.timedelta(minutes=30)  # a collective waits this long before failing (a peer's long evaluation)
+LAUNCH = "RLVR_BENCH_LAUNCH"  # one id per launch of the processes, the same on every rank (rank 0's)
 
 
 def launched() -> bool:
@@ -48,7 +50,9 @@ def init_process_group() -> Parallel:
         cuda = torch.cuda.is_available()
         if cuda:
             torch.cuda.set_device(local_rank())
-        dist.init_process_group("nccl" if cuda else "gloo", timeout=TIMEOUT)
+        # gloo for CPU tensors (a device=cpu run on a GPU machine), NCCL for CUDA ones
+        dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=TIMEOUT)
+        os.environ[LAUNCH] = current().broadcast(uuid.uuid4().hex)
     return current()
 
 

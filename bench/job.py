@@ -49,7 +49,8 @@ EXPECTED_ERRORS = (build.ConfigError, FloatingPointError, OSError, DatasetUnavai
 
 def run_job(cfg: DictConfig) -> None:
     """One job. In a sweep a failed job is recorded and returns, so the launcher runs the rest;
-    the sweep's summary then marks it failed and sets the exit status."""
+    the sweep's summary then marks it failed and sets the exit status. A job of several processes
+    that fails ends the launch instead (`resume=auto` reruns what is missing)."""
     hydra_cfg = HydraConfig.get()
     out_dir, in_sweep = Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN
     owns_group = distributed.export_submitit_tasks()
@@ -62,10 +63,12 @@ def run_job(cfg: DictConfig) -> None:
     except Exception as error:
         attempt.finish("failed", f"{type(error).__name__}: {error}")  # any rank: the one that failed knows why
         expected = isinstance(error, EXPECTED_ERRORS)
-        if not (expected or in_sweep):
+        # on several processes no rank may skip to the next job: its peers still wait in this one's collectives
+        goes_on = in_sweep and distributed.current().world == 1
+        if not (expected or goes_on):
             raise
         log.error("%s", error, exc_info=not expected)
-        if not in_sweep:
+        if not goes_on:
             sys.exit(1)
     finally:
         if owns_group:

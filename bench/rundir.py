@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.distributed import LAUNCH
 from bench.evaluate import EvalResult
 from bench.io import atomic_write_json
 
@@ -88,7 +89,7 @@ class Attempt:
         self.write(status, error)
 
     def peer_failed(self) -> bool:
-        path, launch = self.run_dir.path / STATUS, os.environ.get("TORCHELASTIC_RUN_ID")
+        path, launch = self.run_dir.path / STATUS, os.environ.get(LAUNCH)
         if launch is None or not path.exists():
             return False
         recorded = json.loads(path.read_text())
@@ -96,6 +97,6 @@ class Attempt:
 
     def write(self, status: str, error: str | None = None) -> None:
         record = {"status": status, "wall_s": self.wall_s, "error": error}
-        if "TORCHELASTIC_RUN_ID" in os.environ:  # the torchrun launch this try is
-            record["launch"] = os.environ["TORCHELASTIC_RUN_ID"]
+        if LAUNCH in os.environ:  # the launch of several processes this try is
+            record["launch"] = os.environ[LAUNCH]
         atomic_write_json(self.run_dir.path / STATUS, record)

@@ -67,6 +67,7 @@ def open_session(cfg: DictConfig, task=None) -> Session:
         if parallel.is_main == builder:
             model, tokenizer = load_policy(cfg.model, device)
         parallel.barrier()
+    seed_everything(cfg.seed)  # building a missing base moved the RNG: what is drawn next (a value head, LoRA) must not depend on it
     model.train()
     engine = build_engine(cfg.rollout, model, tokenizer, device)
     return Session(

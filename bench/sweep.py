@@ -27,6 +27,7 @@ from hydra.experimental.callback import Callback
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # its grid expansion: the jobs checked are the jobs launched
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from bench import distributed
 from bench.availability import check_inputs
 from bench.build import ConfigError, check_config
 from bench.io import atomic_write_text
@@ -57,8 +58,8 @@ class SweepCallback(Callback):
             raise SystemExit(f"sweep not launched: {error}") from None
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        if config.hydra.sweeper._target_ != BASIC_SWEEPER:
-            return
+        if config.hydra.sweeper._target_ != BASIC_SWEEPER or not distributed.current().is_main:
+            return  # under torchrun, rank 0 alone summarises (the others may finish before it wrote the last job)
         rows = [(path.name, RunDir(path).status(), pass_at_1(path)) for _, path in job_dirs(config)]
         summary = f"{summary_table(rows)}\n\n{totals(rows)}"
         sweep_dir = Path(str(config.hydra.sweep.dir))
