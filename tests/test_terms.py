@@ -10,17 +10,18 @@ ignored, a live KL reference or PPO's whitening removed all change a gradient co
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from dataclasses import replace
 
 import pytest
 import torch
 
 from algorithms import ALGORITHMS
-from algorithms.parallel import SINGLE
 from algorithms.advantages import grpo_advantage
 from algorithms.batch import tokenize_demos
 from algorithms.grpo import GRPOConfig
 from algorithms.losses import ClipSettings
+from algorithms.parallel import SINGLE
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.ppo import PPOConfig, gae, masked_whiten
 from algorithms.sft import SFTConfig, demo_batch, nll_backward
@@ -74,9 +75,10 @@ def test_two_mini_batches_of_micro_batches_give_the_hand_written_full_batch_grad
     batch = rollout_batch(ctx, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
     advantages = grpo_advantage(batch.rewards, batch.group_ids)
     steps = record_steps(pg.optimizer, [ctx.model])
-    pg.update(batch, advantages, torch.ones(6, dtype=torch.bool))
+    metrics = pg.update(batch, advantages, torch.ones(6, dtype=torch.bool))
     assert len(steps) == 2
     start = batch.sequences.target_start
+    logged = defaultdict(list)  # what each mini-batch should report; the update logs their means
     for prompt, (grads, (policy,)) in enumerate(steps):
         rows = torch.arange(3 * prompt, 3 * prompt + 3)
         part = batch.sequences.select(rows)
@@ -102,6 +104,17 @@ def test_two_mini_batches_of_micro_batches_give_the_hand_written_full_batch_grad
         expected = torch.autograd.grad(loss, list(policy.parameters()), allow_unused=True)
         for got, want in zip(grads, expected):
             torch.testing.assert_close(got, want if want is not None else torch.zeros_like(got), atol=1e-6, rtol=1e-4)
+        tokens = mask.sum()
+        clipped = (-a * ratio.clamp(1 - 0.1, 1 + 0.3) > -a * ratio).float()
+        for key, value in {
+            "loss/pg": agg(pg_mat), "loss/entropy": agg(entropy), "loss/kl": agg(kl_mat),
+            "train/clip_frac": (clipped * mask).sum() / tokens, "train/ratio_mean": (ratio * mask).sum() / tokens,
+            "train/grad_norm": torch.sqrt(sum((g**2).sum() for g in grads)),
+        }.items():
+            logged[key].append(float(value.detach()))
+    assert max(logged["train/clip_frac"]) > 0 and logged["train/ratio_mean"][1] != pytest.approx(1.0)  # both terms are live
+    for key, values in logged.items():
+        assert metrics[key] == pytest.approx(sum(values) / 2, rel=1e-4, abs=1e-7), key
 
 
 def test_norm_adv_by_std_picks_the_advantage():
@@ -229,3 +242,23 @@ def test_configs_pass_their_clip_bounds_in_order():
 
     # eps_low = 0.1 is the floor 1 - 0.1, eps_high = 0.3 the ceiling 1 + 0.3 (DAPO's clip-higher)
     assert pg_settings(GRPOConfig(eps_low=0.1, eps_high=0.3)).clip == ClipSettings(eps_low=0.1, eps_high=0.3)
+
+
+def test_a_second_epoch_on_one_mini_batch_uses_the_stored_old_log_probs():
+    ctx = context()
+    ctx = replace(ctx, settings=replace(ctx.settings, mini_batch_prompts=2))  # one mini-batch: the first epoch is on-policy
+    pg = PolicyGradient(ctx, PGSettings(clip=ClipSettings(eps_low=10.0, eps_high=10.0), ppo_epochs=2))
+    batch = rollout_batch(ctx, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    metrics = pg.update(batch, grpo_advantage(batch.rewards, batch.group_ids), torch.ones(6, dtype=torch.bool))
+    # epoch 1: ratio 1; epoch 2: the policy has moved from the stored old log-probs, so the mean of the two is not 1
+    assert abs(metrics["train/ratio_mean"] - 1.0) > 1e-4
+
+
+def test_a_non_finite_policy_loss_stops_with_its_value():
+    ctx = context()
+    pg = PolicyGradient(ctx, PGSettings(clip=ClipSettings(eps_low=0.2, eps_high=0.2)))
+    batch = rollout_batch(ctx, [[1.0, 0.0]])
+    with torch.no_grad():
+        next(ctx.model.parameters()).fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match=r"^non-finite policy loss \(nan\)$"):
+        pg.update(batch, grpo_advantage(batch.rewards, batch.group_ids), torch.ones(2, dtype=torch.bool))
