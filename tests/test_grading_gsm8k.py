@@ -53,7 +53,7 @@ def test_golden(completion: str, gold: str, strict: bool, flexible: bool) -> Non
 
 @pytest.mark.parametrize(
     ("text", "canonical"),
-    [("18", "18"), ("18.0", "18"), ("$1,234.50.", "1234.5"), ("-0.250", "-0.25"), (".5", "0.5"), ("abc", None)],
+    [("18", "18"), ("18.0", "18"), ("$1,234.50.", "1234.5"), ("-0.250", "-0.25"), (".5", "0.5"), ("abc", None), ("5X", None)],
 )
 def test_canonical_number_is_one_spelling_per_value(text: str, canonical: str | None) -> None:
     assert canonical_number(text) == canonical
@@ -67,6 +67,10 @@ def test_extracted_is_canonical_and_none_without_answer() -> None:
 def test_gold_without_marker_is_an_error() -> None:
     with pytest.raises(ValueError, match="####"):
         gold_number("The answer is 18")
+    answer = "".join(chr(ord("a") + i % 26) for i in range(100))  # the error quotes the field's last 80 characters
+    with pytest.raises(ValueError) as error:
+        gold_number(answer)
+    assert str(error.value) == f"GSM8K gold has no parsable '#### N': {answer[20:]!r}"
 
 
 def test_unknown_mode_is_an_error() -> None:
