@@ -262,3 +262,23 @@ def test_a_non_finite_policy_loss_stops_with_its_value():
         next(ctx.model.parameters()).fill_(float("nan"))
     with pytest.raises(FloatingPointError, match=r"^non-finite policy loss \(nan\)$"):
         pg.update(batch, grpo_advantage(batch.rewards, batch.group_ids), torch.ones(2, dtype=torch.bool))
+
+
+def test_an_entropy_coefficient_of_one_still_takes_the_entropy_term():
+    ctx = context()
+    pg = PolicyGradient(ctx, PGSettings(clip=ClipSettings(eps_low=0.2, eps_high=0.2), entropy_coef=1.0))
+    batch = rollout_batch(ctx, [[1.0, 0.0]])
+    metrics = pg.update(batch, grpo_advantage(batch.rewards, batch.group_ids), torch.ones(2, dtype=torch.bool))
+    assert metrics["loss/entropy"] > 0
+
+
+def test_a_mini_batch_of_one_real_token_is_divided_by_one():
+    ctx = context()
+    pg = PolicyGradient(ctx, PGSettings(clip=ClipSettings(eps_low=0.2, eps_high=0.2)))
+    batch = rollout_batch(ctx, [[1.0, 0.0]])
+    one_token = torch.zeros_like(batch.sequences.target_mask)
+    one_token[0, 0] = 1.0
+    batch = replace(batch, sequences=replace(batch.sequences, target_mask=one_token))
+    advantages = grpo_advantage(batch.rewards, batch.group_ids)
+    metrics = pg.update(batch, advantages, torch.tensor([True, False]))
+    assert metrics["loss/pg"] == pytest.approx(-float(advantages[0]), rel=1e-5)  # -A * ratio 1, over one token
