@@ -101,8 +101,7 @@ def flops_rows(cfg: DictConfig, repeats: int) -> list[dict]:
         if step:
             generate_rates.append(flops / metrics["time/generate"])
             update_rates.append(update_passes(runner.algorithm.pg, len(examples)) * flops / update_s)
-    problems = session.problems
-    prompts = [session.task.format_prompt(e, session.tokenizer) for e in problems]
+    prompts = [session.task.format_prompt(e, session.tokenizer) for e in session.problems]
     eval_rates = []
     for r in range(repeats):
         synchronize(session.device)
@@ -110,9 +109,9 @@ def flops_rows(cfg: DictConfig, repeats: int) -> list[dict]:
         generation = session.engine.generate(prompts, cfg.eval.n, session.sampling, seed=session.eval_seed + r)
         synchronize(session.device)
         seconds = time.perf_counter() - started
-        prompt_lengths = generation.prompt_mask.sum(-1)
-        eval_rates.append(forward_flops(model, prompt_lengths, generation.completion_mask.sum(-1), cfg.eval.n) / seconds)
-    tokens_per_sequence = float(prompt_lengths.float().mean() + completion_lengths.float().mean())
+        eval_flops = forward_flops(model, generation.prompt_mask.sum(-1), generation.completion_mask.sum(-1), cfg.eval.n)
+        eval_rates.append(eval_flops / seconds)
+    tokens_per_sequence = float(prompt_lengths.float().mean() + completion_lengths.float().mean())  # the last training step's
     peak = matmul_peak(model, int(tokens_per_sequence * min(len(completion_lengths), cfg.train.micro_batch_size)))  # one micro-batch
     weight = next(model.parameters())
     square = matmul_rate(2048, 2048, 2048, weight.dtype, weight.device)  # for scale: what large matrices reach here
