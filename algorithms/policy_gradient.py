@@ -115,11 +115,14 @@ class PolicyGradient:
         return clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip, self.ctx.parallel)
 
     # --- pieces -----------------------------------------------------------
+    def off_policy(self, num_prompts: int) -> bool:
+        """Whether the policy moves within an update of `num_prompts` prompts (several epochs or mini-batches)."""
+        return self.settings.ppo_epochs > 1 or self.ctx.settings.mini_batch_prompts < num_prompts
+
     def reference_logprobs(self, batch: RolloutBatch, rows: Tensor) -> tuple[Tensor | None, Tensor | None]:
         """Old log-probs (only needed when the policy moves within this update) and reference ones, on `rows`
         (the kept rows this process trains on)."""
-        off_policy = self.settings.ppo_epochs > 1 or self.ctx.settings.mini_batch_prompts < len(batch.examples)
-        old = self.chunked_logprobs(self.ctx.model, batch, rows) if off_policy else None
+        old = self.chunked_logprobs(self.ctx.model, batch, rows) if self.off_policy(len(batch.examples)) else None
         ref = self.chunked_logprobs(self.reference, batch, rows) if self.reference is not None else None
         return old, ref
 

@@ -31,13 +31,13 @@ from algorithms.registry import ALGORITHMS
 from bench import build, distributed
 from bench.checkpoint import latest_checkpoint, step_of
 from bench.config import Resume
+from bench.evaluate import EvalResult
 from bench.io import atomic_write_text
 from bench.reproducibility import configure_torch
 from bench.results import print_summary, write_results
 from bench.rundir import RunDir
 from bench.runner import Runner
 from bench.sampler import PromptSampler
-from bench.evaluate import EvalResult
 from bench.session import Session, open_session
 from bench.tracking import MetricsLog
 from evaluators.tasks.loading import DatasetUnavailableError

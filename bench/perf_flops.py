@@ -71,8 +71,7 @@ def forward_flops(model: torch.nn.Module, prompt_lengths: Tensor, completion_len
 def update_passes(pg, num_prompts: int) -> int:
     """Forward-equivalents of a policy-gradient update: forward + backward (2x) per epoch, and one
     no-grad forward each for the frozen reference and for stored old log-probs, where they run."""
-    off_policy = pg.settings.ppo_epochs > 1 or pg.ctx.settings.mini_batch_prompts < num_prompts
-    return 3 * pg.settings.ppo_epochs + int(pg.reference is not None) + int(off_policy)
+    return 3 * pg.settings.ppo_epochs + int(pg.reference is not None) + int(pg.off_policy(num_prompts))
 
 
 def lengths(rollouts) -> tuple[Tensor, Tensor]:
