@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.distributed.tensor import DTensor
 
+from algorithms import sharding
 from algorithms.parallel import SINGLE, Parallel
 
 
@@ -48,17 +50,22 @@ def make_optimizer(
 
 
 def clip_and_step(
-    params, optimizer: torch.optim.Optimizer, scheduler, grad_clip: float, parallel: Parallel = SINGLE
+    model: torch.nn.Module, params, optimizer: torch.optim.Optimizer, scheduler, grad_clip: float, parallel: Parallel = SINGLE
 ) -> float:
-    """Sum gradients over processes, clip, step, zero; returns the pre-clip grad norm.
-    A non-finite norm raises before stepping."""
-    parallel.sum_gradients(list(params))
+    """Sum the gradients of `params` (of `model`) over processes, clip, step, zero; returns the pre-clip
+    grad norm. A non-finite norm raises before stepping."""
+    if sharding.is_sharded(model):
+        sharding.reduce_gradients(model)
+    else:
+        parallel.sum_gradients(list(params))
     params = [p for p in params if p.grad is not None]
-    norm = float(torch.nn.utils.clip_grad_norm_(params, grad_clip if grad_clip > 0 else math.inf))
+    norm = torch.nn.utils.clip_grad_norm_(params, grad_clip if grad_clip > 0 else math.inf)
+    norm = float(norm.full_tensor() if isinstance(norm, DTensor) else norm)
     if not math.isfinite(norm):
         optimizer.zero_grad(set_to_none=True)
         raise FloatingPointError(f"non-finite gradient norm ({norm}); parameters left unchanged")
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
+    sharding.after_step(model)
     return norm

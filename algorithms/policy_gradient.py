@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from algorithms import sharding
 from algorithms.batch import RolloutBatch
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import completion_logprobs
@@ -91,7 +92,7 @@ class PolicyGradient:
                 if extra_backward is not None:
                     for k, v in extra_backward(prompts).items():
                         metrics[k].append(v)
-                if self.ctx.parallel.any(any(p.grad is not None for p in self.params)):
+                if self.ctx.parallel.any(sharding.has_gradients(self.ctx.model, self.params)):
                     started = time.perf_counter()
                     metrics["train/grad_norm"].append(self.step())
                     metrics["time/optimizer"].append(time.perf_counter() - started)
@@ -108,11 +109,11 @@ class PolicyGradient:
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+        sharding.load_optimizer(self.optimizer, state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
 
     def step(self) -> float:
-        return clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip, self.ctx.parallel)
+        return clip_and_step(self.ctx.model, self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip, self.ctx.parallel)
 
     # --- pieces -----------------------------------------------------------
     def off_policy(self, num_prompts: int) -> bool:
@@ -123,8 +124,10 @@ class PolicyGradient:
         """Old log-probs (only needed when the policy moves within this update) and reference ones, on `rows`
         (the kept rows this process trains on)."""
         old = self.chunked_logprobs(self.ctx.model, batch, rows) if self.off_policy(len(batch.examples)) else None
-        ref = self.chunked_logprobs(self.reference, batch, rows) if self.reference is not None else None
-        return old, ref
+        if self.reference is None:
+            return old, None
+        with sharding.gathered(self.reference):
+            return old, self.chunked_logprobs(self.reference, batch, rows)
 
     @torch.no_grad()
     def chunked_logprobs(self, model: torch.nn.Module, batch: RolloutBatch, rows: Tensor) -> Tensor:

@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from algorithms import sharding
 from algorithms.base import Algorithm
 from algorithms.batch import RolloutBatch
 from algorithms.configs import PPOConfig
@@ -209,7 +210,7 @@ class PPO(Algorithm):
             totals["train/value_clip_frac"] += float((clipped * mask).sum() / num_tokens)
         totals = parallel.sum(dict(totals))
         totals["train/critic_grad_norm"] = clip_and_step(
-            self.critic_params, self.critic_optimizer, self.critic_scheduler, self.ctx.settings.grad_clip, parallel
+            self.critic, self.critic_params, self.critic_optimizer, self.critic_scheduler, self.ctx.settings.grad_clip, parallel
         )
         return totals
 
@@ -224,5 +225,5 @@ class PPO(Algorithm):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg.load_state_dict(state["policy"])
         self.owned.load_state_dict(state["critic"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        sharding.load_optimizer(self.critic_optimizer, state["critic_optimizer"])
         self.critic_scheduler.load_state_dict(state["critic_scheduler"])

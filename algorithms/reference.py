@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from algorithms import sharding
+
 
 def is_peft_model(model: Any) -> bool:
     """Whether `model` is a peft model; peft is never imported here (a model cannot be one unless it was)."""
@@ -50,4 +52,6 @@ def frozen_reference(policy: torch.nn.Module) -> torch.nn.Module | AdaptersDisab
     """What the KL term compares the policy against: its adapters switched off, or a frozen copy."""
     if is_peft_model(policy):
         return AdaptersDisabled(policy)
+    if sharding.is_sharded(policy):
+        return sharding.frozen_copy(policy)
     return copy.deepcopy(policy).eval().requires_grad_(False)

@@ -39,6 +39,7 @@ from typing import Any
 
 import torch
 
+from algorithms import sharding
 from algorithms.advantages import any_rewarded
 from algorithms.base import Algorithm
 from algorithms.batch import RolloutBatch
@@ -126,7 +127,7 @@ class ReLIFT(Algorithm):
         c, micro = self.config, self.ctx.settings.micro_batch_size
         parallel = self.ctx.parallel
         metrics = nll_backward(self.ctx.model, demo_batch(self.ctx, items), micro, entropy_coef=c.sft_entropy_coef, parallel=parallel)
-        metrics["train/sft_grad_norm"] = clip_and_step(self.pg.params, self.sft_optimizer, self.sft_scheduler, c.sft_grad_clip, parallel)
+        metrics["train/sft_grad_norm"] = clip_and_step(self.ctx.model, self.pg.params, self.sft_optimizer, self.sft_scheduler, c.sft_grad_clip, parallel)
         self.sft_steps += 1
         self.demos_used += len(items)
         self.used.update(e.id for e in items)
@@ -146,7 +147,7 @@ class ReLIFT(Algorithm):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg.load_state_dict(state["policy"])
-        self.sft_optimizer.load_state_dict(state["sft_optimizer"])
+        sharding.load_optimizer(self.sft_optimizer, state["sft_optimizer"])
         self.sft_scheduler.load_state_dict(state["sft_scheduler"])
         self.buffer = DemoBuffer([Example(**record) for record in state["buffer"]])
         self.sft_steps, self.demos_used = state["sft_steps"], state["demos_used"]

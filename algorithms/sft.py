@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from algorithms import sharding
 from algorithms.base import Algorithm
 from algorithms.batch import RolloutBatch, SequenceBatch, tokenize_demos
 from algorithms.configs import SFTConfig
@@ -64,12 +65,12 @@ class SFT(Algorithm):
         batch = demo_batch(self.ctx, examples)
         parallel = self.ctx.parallel
         metrics = nll_backward(self.ctx.model, batch, self.ctx.settings.micro_batch_size, entropy_coef=self.config.entropy_coef, parallel=parallel)
-        metrics["train/grad_norm"] = clip_and_step(self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip, parallel)
+        metrics["train/grad_norm"] = clip_and_step(self.ctx.model, self.params, self.optimizer, self.scheduler, self.ctx.settings.grad_clip, parallel)
         return metrics
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+        sharding.load_optimizer(self.optimizer, state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -9,6 +9,7 @@ from algorithms.base import Algorithm
 from algorithms.context import TrainContext, TrainSettings
 from algorithms.registry import ALGORITHMS
 from bench import distributed
+from bench.config import Sharding
 from bench.lora import lora_config_error
 from bench.plugins import import_plugins, load_function
 from bench.preflight import ConfigError, unknown_keys
@@ -58,6 +59,7 @@ def check_config(cfg: DictConfig) -> None:
             f"train.mini_batch_prompts ({mini_batch_prompts(cfg)}) must be at least the number of processes ({world}): "
             "each process trains whole prompt groups of every mini-batch"
         )
+    check_sharding(cfg, world)
     if world > 1 and cfg.rollout.engine == "vllm":
         raise ConfigError("rollout=vllm is not supported under torchrun yet (one engine per rank is not built); use rollout=hf")
     if cfg.model.dtype == "float16":
@@ -85,6 +87,18 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"eval.problems {problems_error}")
     check_prompt(cfg)
     check_reward(cfg)
+
+
+def check_sharding(cfg: DictConfig, world: int) -> None:
+    """What `sharding=fsdp` (algorithms/sharding.py) covers today."""
+    if cfg.sharding != Sharding.fsdp:
+        return
+    if world == 1:
+        raise ConfigError("sharding=fsdp shards the policy over the processes of torchrun; one process has nothing to shard (use sharding=none)")
+    if cfg.algorithm.name == "ppo":
+        raise ConfigError("sharding=fsdp does not shard PPO's critic yet; use sharding=none for algorithm=ppo")
+    if cfg.model.lora.r > 0:
+        raise ConfigError("sharding=fsdp with LoRA (model.lora.r > 0) is not built; LoRA's few trained weights need no sharding: use sharding=none")
 
 
 def check_reward(cfg: DictConfig) -> None:

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from algorithms.reference import is_peft_model
+from algorithms.sharding import is_sharded, load_full_weights
 from bench.lora import load_adapters
 
 STATE_FILE = "trainer_state.pt"
@@ -40,13 +41,16 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(root: Path, step: int, model, tokenizer, trainer_state: dict[str, Any], keep: int = 2) -> Path:
-    """Write `root/step_{step:06d}` atomically and keep only the newest `keep` (0 = all)."""
+def save_checkpoint(
+    root: Path, step: int, model, tokenizer, trainer_state: dict[str, Any], keep: int = 2, weights: dict[str, torch.Tensor] | None = None
+) -> Path:
+    """Write `root/step_{step:06d}` atomically and keep only the newest `keep` (0 = all).
+    `weights` (a sharded model's, gathered whole) replace the model's own state dict."""
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"step_{step:06d}"
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}-"))
     try:
-        model.save_pretrained(staging)
+        model.save_pretrained(staging, state_dict=weights)
         tokenizer.save_pretrained(staging)
         torch.save({"step": step, "rng": rng_state(), **trainer_state}, staging / STATE_FILE)
         if target.exists():
@@ -92,9 +96,12 @@ def load_weights(model: torch.nn.Module, checkpoint: Path) -> None:
     state: dict[str, torch.Tensor] = {}
     for shard in sorted(checkpoint.glob("*.safetensors")):
         state.update(load_file(shard))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    if is_sharded(model):
+        missing, unexpected = load_full_weights(model, state)
+    else:
+        missing, unexpected = model.load_state_dict(state, strict=False)
     params = dict(model.named_parameters(remove_duplicate=False))
-    loaded = {params[k].data_ptr() for k in state if k in params}
-    untied = [k for k in missing if k not in params or params[k].data_ptr() not in loaded]
+    loaded = {id(params[k]) for k in state if k in params}  # a tied copy is the same parameter
+    untied = [k for k in missing if k not in params or id(params[k]) not in loaded]
     if unexpected or untied:
         raise ValueError(f"checkpoint {checkpoint} does not match the model: missing {untied}, unexpected {unexpected}")

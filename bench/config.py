@@ -25,6 +25,11 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+class Sharding(str, Enum):
+    none = "none"  # every process holds the whole policy; gradients all-reduced (algorithms/parallel.py)
+    fsdp = "fsdp"  # FSDP2: weights, gradients and AdamW state sharded between steps (algorithms/sharding.py)
+
+
 class Resume(str, Enum):
     never = "never"  # start from scratch; refuse a run dir that already holds a run
     auto = "auto"  # skip a complete run, continue an interrupted one from its last checkpoint
@@ -147,6 +152,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0  # seeds init, data order and sampling
     device: Device = Device.auto  # auto | cpu | cuda
+    sharding: Sharding = Sharding.none  # under torchrun: none (replicated policy) | fsdp (README "Several processes, GPUs or nodes")
     experiment: str = "default"  # results/runs/<experiment>/...
     sweep_id: str = "${now:%Y-%m-%d_%H-%M-%S}"  # names the run/sweep dir; reuse it (with resume=auto) to finish a sweep
     resume: Resume = Resume.never  # never | auto (continue this run dir from its last checkpoint)

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from algorithms import sharding
 from algorithms.base import Algorithm
 from algorithms.context import TrainContext
 from bench import build
@@ -63,24 +64,28 @@ class Runner:
         self.save(train.steps)
 
     def step(self, step: int) -> dict[str, float]:
+        """Roll out and update with the policy whole on every process (gathered, when it is sharded)."""
         session = self.session
         start = time.perf_counter()
-        if self.algorithm.needs_rollouts:
-            generator = GroupGenerator(session, self.sampler, self.sampling, group_sampling(session.cfg))
-            examples, rollouts, metrics = generator.generate(step)
-        else:
-            examples, rollouts, metrics = self.sampler.next(session.cfg.rollout.prompts_per_step), None, {}
-        update_start = time.perf_counter()
-        metrics.update(self.algorithm.update(examples, rollouts))
+        with sharding.gathered(session.model):
+            if self.algorithm.needs_rollouts:
+                generator = GroupGenerator(session, self.sampler, self.sampling, group_sampling(session.cfg))
+                examples, rollouts, metrics = generator.generate(step)
+            else:
+                examples, rollouts, metrics = self.sampler.next(session.cfg.rollout.prompts_per_step), None, {}
+            update_start = time.perf_counter()
+            metrics.update(self.algorithm.update(examples, rollouts))
         session.engine.sync_weights(session.model)
         metrics["time/update"] = time.perf_counter() - update_start
         metrics["time/step"] = time.perf_counter() - start
         return metrics
 
     def check_finite(self) -> None:
-        """A finite loss can still push weights to inf/NaN (a huge or NaN lr); stop before they are saved."""
-        params = list(self.session.model.parameters())
-        if not torch.stack([p.detach().isfinite().all() for p in params]).all():
+        """A finite loss can still push weights to inf/NaN (a huge or NaN lr); stop (every process,
+        whichever shard it is in) before they are saved."""
+        params = [sharding.local(p.detach()) for p in self.session.model.parameters()]
+        finite = bool(torch.stack([p.isfinite().all() for p in params]).all())
+        if self.session.parallel.any(not finite):
             raise FloatingPointError("non-finite policy weights after the update")
 
     def evaluate(self) -> dict[str, float]:
@@ -92,13 +97,14 @@ class Runner:
         return metrics
 
     def save(self, step: int) -> Path | None:
-        """Rank 0 saves (the processes' weights and states are replicas); the others wait for it."""
-        path = None
-        if self.session.parallel.is_main:
-            state = {"algorithm": self.algorithm.state_dict(), "sampler": self.sampler.state_dict()}
+        """Rank 0 saves whole weights and states (replicas, or shards every process helps gather); the others wait for it."""
+        path, parallel, model = None, self.session.parallel, self.session.model
+        state = sharding.full_state({"algorithm": self.algorithm.state_dict(), "sampler": self.sampler.state_dict()}, parallel.is_main)
+        weights = sharding.full_weights(model, parallel.is_main) if sharding.is_sharded(model) else None
+        if parallel.is_main:
             keep = self.session.cfg.train.keep_checkpoints
-            path = save_checkpoint(self.checkpoints, step, self.session.model, self.session.tokenizer, state, keep)
-        self.session.parallel.barrier()
+            path = save_checkpoint(self.checkpoints, step, model, self.session.tokenizer, state, keep, weights)
+        parallel.barrier()
         return path
 
     def restore(self, checkpoint: Path) -> int:

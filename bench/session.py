@@ -9,8 +9,10 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from algorithms import sharding
 from algorithms.parallel import Parallel
 from bench import build, distributed
+from bench.config import Sharding
 from bench.evaluate import EvalResult, evaluate
 from bench.models import load_policy
 from bench.rollout import Engine, Sampling, build_engine
@@ -42,7 +44,8 @@ class Session:
         """Score the current policy on the held-out problems with the fixed eval seed."""
         n = n or self.cfg.eval.n
         ks = [k for k in self.ks if k <= n]
-        return evaluate(self.engine, self.task, self.tokenizer, self.problems, n, ks, self.sampling, self.eval_seed, self.parallel)
+        with sharding.gathered(self.model):
+            return evaluate(self.engine, self.task, self.tokenizer, self.problems, n, ks, self.sampling, self.eval_seed, self.parallel)
 
 
 def seed_everything(seed: int) -> None:
@@ -54,8 +57,9 @@ def seed_everything(seed: int) -> None:
 def open_session(cfg: DictConfig, task=None) -> Session:
     """Check the config, seed, then build the task (unless given), policy and engine.
 
-    Under torchrun every rank builds the same policy on its own device; rank 0 builds a missing
-    tiny base first, so the others read its cache instead of racing to write it."""
+    Under torchrun every rank builds the same policy on its own device (with sharding=fsdp, then
+    keeps its shard of it); rank 0 builds a missing tiny base first, so the others read its cache
+    instead of racing to write it."""
     parallel = distributed.current()
     build.check_config(cfg)
     device = distributed.rank_device(build.resolve_device(cfg.device))
@@ -69,6 +73,8 @@ def open_session(cfg: DictConfig, task=None) -> Session:
         parallel.barrier()
     seed_everything(cfg.seed)  # building a missing base moved the RNG: what is drawn next (a value head, LoRA) must not depend on it
     model.train()
+    if cfg.sharding == Sharding.fsdp:
+        sharding.shard(model)
     engine = build_engine(cfg.rollout, model, tokenizer, device)
     return Session(
         cfg, device, task, problems, len(test_split), model, tokenizer, engine, build.eval_ks(cfg), build.eval_sampling(cfg), parallel

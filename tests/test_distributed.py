@@ -71,9 +71,11 @@ def assert_same_run(one: Path, two: Path) -> None:
     assert samples_two == samples_one
 
 
-def test_two_processes_train_and_evaluate_as_one(one_process_grpo, tmp_path):
+@pytest.mark.parametrize("sharding", ["none", "fsdp"])
+def test_two_processes_train_and_evaluate_as_one(one_process_grpo, tmp_path, sharding):
+    """Replicated, or FSDP2-sharded (the KL reference too): the one-process run's numbers."""
     two = tmp_path / "two"
-    double = torchrun(*GRPO, f"hydra.run.dir={two}")
+    double = torchrun(*GRPO, f"sharding={sharding}", f"hydra.run.dir={two}")
     assert double.returncode == 0, double.stderr[-3000:]
     assert_same_run(one_process_grpo, two)
     assert any(k.startswith("rollout/") for k in metrics_rows(two)[0])
@@ -110,9 +112,11 @@ def test_a_sweep_job_of_two_submitit_tasks_is_one_run_over_two_processes(one_pro
     assert_same_run(one_process_grpo, job)
 
 
-def test_a_killed_two_process_run_resumes_on_two_processes(one_process_grpo, tmp_path):
-    """Killed after its first checkpoint, resumed on two processes: the one-process run's rows and numbers."""
-    train = [*GRPO, "train.save_every=1", "train.keep_checkpoints=2"]
+@pytest.mark.parametrize("sharding", ["none", pytest.param("fsdp", marks=pytest.mark.slow)])
+def test_a_killed_two_process_run_resumes_on_two_processes(one_process_grpo, tmp_path, sharding):
+    """Killed after its first checkpoint, resumed on two processes: the one-process run's rows and numbers.
+    Sharded, the checkpoint holds the weights and AdamW moments gathered whole, and resuming re-shards them."""
+    train = [*GRPO, f"sharding={sharding}", "train.save_every=1", "train.keep_checkpoints=2"]
     out = tmp_path / "killed"
     process = subprocess.Popen(torchrun_command(*train, f"hydra.run.dir={out}"), cwd=REPO, env=bench_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
