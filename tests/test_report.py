@@ -188,25 +188,29 @@ def verdicts(root: Path, min_seeds: int = 1) -> dict[str, str]:
 
 
 NSR = "NSR raises pass@k over the base at every k"
-PSR = "PSR raises pass@1 but lowers large-k pass@k"
+PSR = "PSR raises pass@1 but lowers pass@k at the largest k"
+GRPO_TRADE = "RL (GRPO) raises pass@1 but lowers pass@k at the largest k"
 
 
 def test_claim_holds_when_the_data_say_so(tmp_path):
-    # nsr - base: +0.05 at k=1, +0.10 at k=8, both above base - 2*SE (SE = hypot(0.01, 0.01) = 0.014)
+    # nsr - base: +0.05 at k=1, +0.10 at k=8; SE = hypot(0.01, 0.01) = 0.0141, so the 95% intervals
+    # (± 1.96·SE = 0.028) are [+0.022, +0.078] and [+0.072, +0.128]: above 0 and reaching +0.02
     write_run(tmp_path, "nsr", 0, {1: (0.35, 0.01), 8: (0.70, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
     write_run(tmp_path, "grpo", 0, {1: (0.45, 0.01), 8: (0.65, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
     write_run(tmp_path, "sft", 0, {1: (0.40, 0.01), 8: (0.62, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
     got = verdicts(tmp_path)
     assert got[NSR] == HOLDS
-    assert got["On-policy RL beats SFT"] == HOLDS  # grpo 0.45 > sft 0.40 at pass@1
+    assert got["On-policy RL beats SFT"] == HOLDS  # grpo 0.45 vs sft 0.40: [+0.022, +0.078]
     assert got["DASH cuts time-to-accuracy of GRPO by a large factor without losing accuracy"] == MISSING  # no +dash runs
     assert got[PSR] == MISSING
+    # grpo raises pass@1 (+0.15) but the base does not beat it at pass@8 (-0.05, interval below +0.02)
+    assert got[GRPO_TRADE] == FAILS
 
 
 def test_claim_fails_when_the_data_say_so(tmp_path):
-    # nsr at k=8: 0.40 vs base 0.60: -0.20, far below base - 2*0.014
+    # nsr at k=8: 0.40 vs base 0.60: -0.20, the interval [-0.228, -0.172] below the claimed +0.02
     write_run(tmp_path, "nsr", 0, {1: (0.35, 0.01), 8: (0.40, 0.01)}, {1: (0.30, 0.01), 8: (0.60, 0.01)})
-    # kl_coef=0 loses 0.2 at pass@1 against the KL preset (SE 0.014): it hurts
+    # kl_coef=0 loses 0.2 at pass@1 against the KL preset: [-0.228, -0.172], below the -0.02 margin
     write_run(tmp_path / "kl", "grpo", 0, {1: (0.50, 0.01)})
     write_run(tmp_path / "nokl", "grpo", 0, {1: (0.30, 0.01)}, algorithm_cfg={"kl_coef": 0.0})
     got = verdicts(tmp_path)
@@ -215,18 +219,25 @@ def test_claim_fails_when_the_data_say_so(tmp_path):
 
 
 def test_a_gap_within_noise_leaves_a_claim_undecided(tmp_path):
-    # grpo - sft = +0.02 at pass@1, inside 2*SE = 2*hypot(0.01, 0.01) = 0.028: more seeds could settle it
+    # grpo - sft = +0.02 at pass@1: [-0.008, +0.048] spans both 0 and the claimed +0.02
     write_run(tmp_path, "grpo", 0, {1: (0.42, 0.01)})
     write_run(tmp_path, "sft", 0, {1: (0.40, 0.01)})
-    # psr raises pass@1 by 0.10 (beyond 0.028) but ties the base at a saturated pass@8 (1.0 ± 0): a tie is not a drop
+    # psr raises pass@1 by 0.10 but ties the base at a saturated pass@8 (1.0 ± 0): a tie is not a drop of 0.02
     write_run(tmp_path, "psr", 0, {1: (0.40, 0.01), 8: (1.0, 0.0)}, {1: (0.30, 0.01), 8: (1.0, 0.0)})
     got = verdicts(tmp_path)
     assert got["On-policy RL beats SFT"] == MISSING
     assert got[PSR] == FAILS
     checked = {v.claim: v for v in check_claims(load_runs([tmp_path]).results, min_seeds=1)}
-    assert checked["On-policy RL beats SFT"].evidence == ("gsm8k_synth (tiny) pass@1: grpo 0.420±0.010 vs sft 0.400±0.010 (within 2·SE)",)
-    assert checked["On-policy RL beats SFT"].reason == "gaps within 2·SE"
+    assert checked["On-policy RL beats SFT"].evidence == (
+        "gsm8k_synth (tiny) pass@1 grpo vs sft: 0.420±0.010 vs 0.400±0.010, gap +0.020 [-0.008, +0.048], "
+        "claimed >= +0.020 (interval spans 0 and the claimed effect)",
+    )
+    # one seed a side: no seed spread to project from
+    assert checked["On-policy RL beats SFT"].reason == (
+        "a 95% interval spans both the null and the claimed effect; run at least 2 seeds of every side to estimate how many would settle it"
+    )
     assert checked[PSR].reason == ""  # decided: no reason
+    assert checked[PSR].evidence[1].endswith("gap +0.000 [+0.000, +0.000], claimed >= +0.020 (below the claimed effect)")
 
 
 def test_combined_se_adds_the_seed_spread_to_the_runs_se_over_problems(tmp_path):
@@ -252,10 +263,15 @@ def test_a_toy_run_with_two_agreeing_seeds_decides_nothing(tmp_path):
     tidy = load_runs([tmp_path]).results
     (nsr,) = [v for v in check_claims(tidy) if v.claim == NSR]  # the default: 3 seeds a side
     assert nsr.verdict == MISSING
-    assert nsr.reason == "fewer than 3 seeds: nsr on gsm8k_synth (tiny) (2 seeds), base on gsm8k_synth (tiny) (2 seeds)"
+    # no seed spread, and the problems' SE alone (hypot(0.01, 0.01)) would decide: one seed more each, 3
+    assert nsr.reason == (
+        "fewer than 3 seeds: nsr on gsm8k_synth (tiny) (2 seeds), base on gsm8k_synth (tiny) (2 seeds); "
+        "about 3 seeds per side would likely settle it"
+    )
+    assert nsr.seeds == 3
     assert nsr.evidence[0].endswith("(too few seeds)")
     (nsr,) = [v for v in check_claims(tidy, min_seeds=2) if v.claim == NSR]
-    assert nsr.verdict == FAILS and nsr.reason == ""  # 0.50 vs 0.60 at pass@8, SE hypot(0.01, 0.01): beyond noise
+    assert nsr.verdict == FAILS and nsr.reason == ""  # 0.50 vs 0.60 at pass@8: [-0.128, -0.072], below +0.02
 
 
 def test_a_claim_without_runs_says_so(tmp_path):
@@ -275,7 +291,10 @@ def test_one_failing_cell_decides_even_when_another_is_short_of_seeds(tmp_path):
     assert verdicts(tmp_path / "both", min_seeds=3)["On-policy RL beats SFT"] == FAILS
     (rl,) = [v for v in check_claims(load_runs([tmp_path / "short"]).results) if v.claim == "On-policy RL beats SFT"]
     assert rl.verdict == MISSING
-    assert rl.reason == "fewer than 3 seeds: grpo on gsm8k_synth-hard (tiny) (1 seed), sft on gsm8k_synth-hard (tiny) (1 seed)"
+    assert rl.reason == (
+        "fewer than 3 seeds: grpo on gsm8k_synth-hard (tiny) (1 seed), sft on gsm8k_synth-hard (tiny) (1 seed); "
+        "run at least 3 seeds of every side to estimate how many would settle it"
+    )
 
 
 @pytest.mark.slow

@@ -39,11 +39,14 @@ def test_an_unevaluated_k_is_warned_about(runs, tmp_path, capsys):
 
 
 def test_min_seeds_sets_when_a_claim_can_decide_and_the_reason_is_printed(runs, tmp_path, capsys):
-    # grpo pass@1 0.2 ± 0.05 vs sft 0.05 ± 0.01: gap 0.15 > 2·hypot(0.05, 0.01) = 0.102, once one seed may decide
+    # grpo pass@1 0.2 ± 0.05 vs sft 0.05 ± 0.01: gap 0.15 in [+0.050, +0.250] (± 1.96·hypot(0.05, 0.01)), once one seed may decide
     write_run(runs, "sft", 0, {1: (0.05, 0.01), 2: (0.15, 0.01)}, {1: (0.1, 0.02), 2: (0.2, 0.02)})
     assert main([str(runs), "--ks", "1,2", "--out", str(tmp_path / "three")]) == 0  # one seed < the default 3
     printed = capsys.readouterr().out
-    assert "not enough runs On-policy RL beats SFT (fewer than 3 seeds: grpo on gsm8k_synth (tiny) (1 seed), sft on gsm8k_synth (tiny) (1 seed))" in printed
+    assert (
+        "not enough runs On-policy RL beats SFT (fewer than 3 seeds: grpo on gsm8k_synth (tiny) (1 seed), sft on gsm8k_synth (tiny) (1 seed); "
+        "run at least 3 seeds of every side to estimate how many would settle it)"
+    ) in printed
     claims = (tmp_path / "three" / "claims.md").read_text()
     assert "| On-policy RL beats SFT | **not enough runs** (fewer than 3 seeds:" in claims
     assert "Why not decided: no runs to compare." in claims

@@ -26,7 +26,8 @@ TIME_METRICS = {"steps_to_target": "step", "wall_to_target": "wall_s"}  # tidy m
 
 
 def seed_mean(tidy: pd.DataFrame) -> pd.DataFrame:
-    """One row per (algorithm, model, dataset, metric, k): mean, se, combined_se, n_seeds, plus the algorithm's attributes."""
+    """One row per (algorithm, model, dataset, metric, k): mean, se, combined_se (and its parts seed_var,
+    problem_var), n_seeds, plus the algorithm's attributes."""
     attributes = [c for c in ATTRIBUTES if c in tidy]
     grouped = tidy.assign(stderr_sq=tidy.stderr**2).groupby(CELL, dropna=False, sort=False)
     out = grouped.agg(
@@ -39,6 +40,8 @@ def seed_mean(tidy: pd.DataFrame) -> pd.DataFrame:
     # time to target has no per-run SE (within_var nan): its seed spread alone
     spread_var = np.where(several, out.sd**2 / out.n_seeds, np.nan)
     out["combined_se"] = np.sqrt(np.where(several, spread_var + out.within_var.fillna(0.0), out.within_var))
+    # the two parts apart, for how many seeds would settle a claim (bench/report/decide.py)
+    out["seed_var"], out["problem_var"] = out.sd**2, out.within_var.fillna(0.0)
     return out.drop(columns=["sd", "own_se", "within_var"]).reset_index()
 
 
