@@ -20,6 +20,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -58,7 +59,7 @@ def run_job(cfg: DictConfig) -> None:
     attempt = RunDir(out_dir).begin_attempt()
     try:
         label = hydra_cfg.runtime.choices.get("algorithm", cfg.algorithm.name)
-        if run(cfg, out_dir, label, attempt.heartbeat if main else lambda: None) is not None and main:
+        if run(cfg, out_dir, label, attempt.heartbeat if main else lambda: None, attempt.phase) is not None and main:
             attempt.finish("complete")
     except Exception as error:
         attempt.finish("failed", f"{type(error).__name__}: {error}")  # any rank: the one that failed knows why
@@ -75,9 +76,13 @@ def run_job(cfg: DictConfig) -> None:
             distributed.finish()
 
 
-def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], None]) -> dict | None:
+def run(
+    cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], None],
+    phase: Callable[[str], AbstractContextManager] = lambda name: nullcontext(),
+) -> dict | None:
     """Train and evaluate one configuration. `label` names the algorithm as chosen (a preset like dr_grpo);
-    `after_step` runs after every training step (saving the attempt's wall time).
+    `after_step` runs after every training step (saving the attempt's wall time); `phase(name)` times
+    each phase (build, base eval, train, final eval, write).
 
     With resume=auto a complete run is skipped (returns None) and an interrupted
     one continues from its last checkpoint.
@@ -89,18 +94,19 @@ def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], Non
     if not resume and run_dir.holds_run():
         raise build.ConfigError(f"{out_dir} already holds a run: pass resume=auto to continue it, or another sweep_id")
     configure_torch(cfg.threads or distributed.cpu_threads_per_rank(), cfg.deterministic)
-    task = build.build_task(cfg)
-    train_examples = task.load("train")
-    if ALGORITHMS.get(cfg.algorithm.name).needs_demos and not any(e.demo for e in train_examples):
-        raise build.ConfigError(f"algorithm {cfg.algorithm.name!r} needs demonstrations; dataset {cfg.dataset.name!r} has none")
-    session = open_session(cfg, task)
-    parallel = session.parallel
-    if parallel.is_main:
-        atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-
-    ctx = TrainContext(session.model, session.tokenizer, task, build.train_settings(cfg), session.device, parallel)
-    algorithm = build.build_algorithm(cfg, ctx)  # before any checkpoint is loaded: the KL reference is the initial policy
-    base = base_evaluation(cfg, run_dir, session) if cfg.eval.base else None
+    with phase("build"):  # the task, the policy (pre-training a missing tiny base), the algorithm
+        task = build.build_task(cfg)
+        train_examples = task.load("train")
+        if ALGORITHMS.get(cfg.algorithm.name).needs_demos and not any(e.demo for e in train_examples):
+            raise build.ConfigError(f"algorithm {cfg.algorithm.name!r} needs demonstrations; dataset {cfg.dataset.name!r} has none")
+        session = open_session(cfg, task)
+        parallel = session.parallel
+        if parallel.is_main:
+            atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        ctx = TrainContext(session.model, session.tokenizer, task, build.train_settings(cfg), session.device, parallel)
+        algorithm = build.build_algorithm(cfg, ctx)  # before any checkpoint is loaded: the KL reference is the initial policy
+    with phase("base eval"):
+        base = base_evaluation(cfg, run_dir, session) if cfg.eval.base else None
     checkpoint = parallel.broadcast(latest_checkpoint(out_dir / "checkpoints") if resume else None)
     metrics_log = MetricsLog(
         out_dir / "metrics.jsonl", cfg.logger, out_dir.name, tracking_group(cfg, out_dir),
@@ -111,8 +117,10 @@ def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], Non
         metrics=metrics_log, checkpoints=out_dir / "checkpoints", sampling=build.rollout_sampling(cfg), after_step=after_step,
     )
     try:
-        runner.train(runner.restore(checkpoint) if checkpoint else 0)
-        trained = session.evaluate()
+        with phase("train"):
+            runner.train(runner.restore(checkpoint) if checkpoint else 0)
+        with phase("final eval"):
+            trained = session.evaluate()
         if metrics_log is not None:
             metrics_log.summary({f"eval/{task.name}/{k}": v for k, v in trained.metrics.items()})
     finally:
@@ -120,7 +128,8 @@ def run(cfg: DictConfig, out_dir: Path, label: str, after_step: Callable[[], Non
             metrics_log.close()
     if not parallel.is_main:
         return None
-    report = write_results(out_dir, cfg, label, task, len(session.problems), session.split_size, session.ks, session.sampling, session.eval_seed, trained, base, session.device)
+    with phase("write"):
+        report = write_results(out_dir, cfg, label, task, len(session.problems), session.split_size, session.ks, session.sampling, session.eval_seed, trained, base, session.device)
     print_summary(label, task.name, len(session.problems), cfg.eval.n, session.ks, trained, base, out_dir)
     return report
 

@@ -19,9 +19,11 @@ Sections:
            slice is generated on its own, as TRL did.
   flops    achieved FLOP/s of generation, GRPO's update forward+backward and evaluation generation,
            as fractions of a matmul peak timed on the spot at the model's shapes (bench/perf_flops.py).
+  job      one default `python -m bench` job (fresh base cache) by phase: base build, evaluations,
+           the training steps' generation, scoring and update, logging, writing (bench/perf_job.py).
   scaling  one GRPO step's wall time on 1 and 2 processes (torchrun; one thread each on the CPU,
-           one GPU each on CUDA, where 2 is every device) on the same global batch, as a
-           ratio to 1 process (bench/perf_scaling.py).
+           one GPU each on CUDA, where 2 is every device), replicated and with sharding=fsdp, on
+           the same global batch, as a ratio to 1 process (bench/perf_scaling.py).
   trl      our GRPO vs TRL's GRPOTrainer to the same target (optional `perf` extra).
            Per seed, TRL stops once it has trained for twice our time; the ratio is
            the median over seeds of ours / TRL's time, an upper bound ("<") when TRL
@@ -52,6 +54,7 @@ from bench.app import compose_config
 from bench.io import atomic_write_json
 from bench.perf_flops import flops_rows
 from bench.perf_memory import update_memory_rows
+from bench.perf_job import job_rows
 from bench.perf_scaling import scaling_rows
 from bench.provenance import provenance
 from bench.rollout.hf import HFEngine
@@ -213,7 +216,7 @@ def format_table(rows: list[dict]) -> str:
     for row in rows:
         if row["section"] == "rollout":
             value = f"{row['tokens_per_s']:.0f} tok/s ({row['sequences']} seqs)"
-        elif row["section"] in ("step", "scaling"):
+        elif row["section"] in ("step", "job", "scaling"):
             value = f"{row['seconds']:.3f} s" + ("/step" if row["section"] == "scaling" else "")
         elif row["section"] == "flops":
             value = f"{row['flops_per_s'] / 1e9:.1f} GFLOP/s"
@@ -230,7 +233,7 @@ def format_table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default="rollout,step,flops,memory,dash", help="comma-separated subset of rollout,step,flops,memory,dash,scaling,trl")
+    parser.add_argument("--sections", default="rollout,step,flops,job,memory,dash", help="comma-separated subset of rollout,step,flops,job,memory,dash,scaling,trl")
     parser.add_argument("--sequences", type=int, default=512, help="sequences per rollout call")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--target", type=float, default=0.38, help="pass@1 target of the dash and trl sections (the base: 0.34)")
@@ -255,6 +258,8 @@ def main() -> None:
         rows += step_rows(cfg, max(args.repeats, 3))
     if "flops" in sections:
         rows += flops_rows(cfg, max(args.repeats, 3))
+    if "job" in sections:
+        rows += job_rows(base)
     if "scaling" in sections:
         rows += scaling_rows(base, build.resolve_device(cfg.device), max(args.repeats, 3) + 1)
     if "dash" in sections:

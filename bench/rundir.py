@@ -2,16 +2,18 @@
 
 The app writes it and reads it back to resume; the sweep summary only reads it.
 eval.json (written last, atomically) is the one mark of a complete run;
-status.json adds the wall time over every try (kept up to date after each training step)
-and, for a failed run, the error.
+status.json adds the wall time over every try (kept up to date after each training step),
+the last try's time by phase, and, for a failed run, the error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +75,7 @@ class Attempt:
     run_dir: RunDir
     previous_s: float  # the earlier tries' wall time
     started: float = field(default_factory=time.perf_counter)
+    phases_s: dict[str, float] = field(default_factory=dict)  # this try's wall time by phase (`phase`)
 
     @property
     def wall_s(self) -> float:
@@ -80,6 +83,15 @@ class Attempt:
 
     def heartbeat(self) -> None:
         self.write("running")
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Count the block's wall time to phase `name` (status.json's `phases_s`; bench.perf's `job` section)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases_s[name] = self.phases_s.get(name, 0.0) + time.perf_counter() - started
 
     def finish(self, status: str, error: str | None = None) -> None:
         """Record the outcome. A complete run stays complete: a later try on it can only have been refused.
@@ -96,7 +108,7 @@ class Attempt:
         return recorded.get("status") == "failed" and recorded.get("launch") == launch
 
     def write(self, status: str, error: str | None = None) -> None:
-        record = {"status": status, "wall_s": self.wall_s, "error": error}
+        record = {"status": status, "wall_s": self.wall_s, "error": error, "phases_s": self.phases_s}
         if LAUNCH in os.environ:  # the launch of several processes this try is
             record["launch"] = os.environ[LAUNCH]
         atomic_write_json(self.run_dir.path / STATUS, record)
