@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,32 @@ def test_the_sweep_experiments_cover_their_grids():
     sparse = compose_with_hydra(["experiment=sparse_reward"])
     assert set(params["sparse_reward"]["algorithm"].split(",")) == {"sft", "grpo", "relift", "superrl"}
     assert sparse.dataset.difficulty == "hard" and sparse.rollout.max_new_tokens >= 100
+
+
+def test_the_suite_parts_add_the_kl_and_dash_cells_and_write_records_under_results_suite():
+    main, kl = compose_with_hydra(["experiment=suite"]), compose_with_hydra(["experiment=suite_kl", "algorithm=ppo"])
+    assert (main.hydra.sweep.dir, kl.hydra.sweep.dir) == ("results/suite/main", "results/suite/kl0")
+    assert kl.algorithm.kl_coef == 0.0 and kl.hydra.sweeper.params["algorithm"] == "grpo,ppo"
+    arms = {arm: compose_with_hydra(["experiment=suite_dash", f"+dash={arm}"]) for arm in ("on", "off")}
+    assert (arms["on"].rollout.preemptive, arms["on"].train.grad_filter_tau) == (True, 0.1)
+    assert (arms["off"].rollout.preemptive, arms["off"].train.grad_filter_tau) == (False, None)
+    assert arms["on"].train.micro_batch_size == 8 and arms["on"].train.eval_every > 0 and not arms["on"].eval.base
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [
+        ("grpo-gsm8k_synth-s0/config.yaml", True), ("grpo-gsm8k_synth-s0/metrics.jsonl", True),
+        ("grpo-gsm8k_synth-s0/eval.json", True), ("grpo-gsm8k_synth-s0/status.json", True),
+        ("summary.md", True), (".base_evals/0123abcd.json", True),
+        ("grpo-gsm8k_synth-s0/samples.jsonl", False), ("grpo-gsm8k_synth-s0/checkpoints/step_000100/config.json", False),
+        ("grpo-gsm8k_synth-s0/.hydra/config.yaml", False), ("grpo-gsm8k_synth-s0/app.log", False),
+        ("grpo-gsm8k_synth-s0/passk.png", False), ("multirun.yaml", False),
+    ],
+)
+def test_git_keeps_only_the_compact_records_of_a_suite_part(path, kept):
+    ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", f"results/suite/main/{path}"], cwd=REPO).returncode == 0
+    assert ignored != kept
 
 
 @pytest.mark.parametrize("launcher", LAUNCHERS)
