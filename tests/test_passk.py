@@ -3,12 +3,14 @@
 import itertools
 import math
 import random
+import warnings
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from evaluators import maj_at_k, pass_at_k
-from evaluators.majority import maj_at_ks
+from evaluators.majority import _pascal, maj_at_ks
 from evaluators.passk import ProblemResult, default_ks, mean_and_stderr, summarize
 
 
@@ -148,6 +150,33 @@ def test_standard_error_of_two_problems_and_of_one():
     assert mean == 0.25 and math.isnan(se)  # one problem: no spread to estimate
     with pytest.raises(ValueError, match="^no problems to average$"):
         mean_and_stderr([])
+
+
+def test_mean_and_stderr_computes_in_float64_whatever_the_input_dtype():
+    """Pins the float64 cast: float32 scores (say from a torch tensor) are not averaged in float32."""
+    # 1 and 2**-30 are exact in float32, but float32's 1 + 2**-30 rounds back to 1 (its ulp at 1
+    # is 2**-23), so a float32 mean would be 0.5. In float64 the mean is exactly 0.5 + 2**-31.
+    mean, se = mean_and_stderr(np.array([1.0, 2**-30], dtype=np.float32))
+    assert mean == 0.5 + 2**-31
+    # sd(ddof=1) of [a, b] is |a - b| / sqrt(2); over sqrt(2) problems: |a - b| / 2
+    assert se == pytest.approx((1 - 2**-30) / 2, rel=1e-15)
+
+
+def test_standard_error_of_one_problem_is_nan_without_a_numpy_warning():
+    """Pins the size > 1 guard: one problem gives SE nan directly, not numpy's ddof=1 warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Degrees of freedom <= 0" would raise here
+        mean, se = mean_and_stderr([0.75])
+    assert mean == 0.75 and math.isnan(se)
+
+
+def test_pascal_table_is_the_binomial_coefficients():
+    """Pins maj@k's table: binom[a, b] = C(a, b), 0 for b > a, for 0 <= a, b <= n."""
+    # row 4 by hand: 1 4 6 4 1; row 2: 1 2 1 0 0
+    n = 6
+    table = _pascal(n)
+    assert list(table[4, :5]) == [1, 4, 6, 4, 1] and list(table[2, :5]) == [1, 2, 1, 0, 0]
+    assert np.array_equal(table, [[math.comb(a, b) for b in range(n + 1)] for a in range(n + 1)])
 
 
 def test_default_ks_are_powers_of_two_up_to_n():
