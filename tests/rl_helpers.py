@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import torch
 
 from algorithms.batch import RolloutBatch, SequenceBatch
 from algorithms.context import TrainContext, TrainSettings
+from algorithms.parallel import Parallel
 from bench.config import ModelConfig
 from bench.models import new_tiny_model
 from evaluators.tasks import get_task
@@ -25,6 +27,22 @@ def single_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@dataclass(frozen=True)
+class FirstOfTwoRanks(Parallel):
+    """Rank 0 of a two-process run seen alone: it owns the first half of each row split, and its sums and
+    gradient all-reduce see only its own parts (the other rank's count as zero). Stands in for the process
+    group so one process can check that a step hands the run's Parallel to the work it splits."""
+
+    rank: int = 0
+    world: int = 2
+
+    def gather(self, obj):
+        return [obj]
+
+    def sum_gradients(self, params) -> None:
+        return None
 
 
 def tiny_context(lr: float = 1e-2, mini_batch_prompts: int = 2, micro_batch_size: int = 4, seed: int = 0) -> TrainContext:

@@ -32,3 +32,11 @@ def test_groups_need_not_be_contiguous():
     adv = ADVANTAGES.get("dr_grpo")(torch.tensor([1.0, 0.0, 0.0, 1.0]), torch.tensor([0, 1, 0, 1]))
     # group 0 = [1, 0] mean .5; group 1 = [0, 1] mean .5
     assert adv.tolist() == pytest.approx([0.5, -0.5, -0.5, 0.5])
+
+
+def test_grpo_std_of_a_group_of_two_divides_its_squares_by_one():
+    """Pins the unbiased std's n - 1 = 1 for a pair (the clamp only lifts a group of one)."""
+    # group [1, 0]: mean .5, squares .25 + .25 = .5, unbiased std sqrt(.5 / 1) = 0.70711
+    adv = ADVANTAGES.get("grpo")(torch.tensor([1.0, 0.0]), torch.tensor([3, 3]))
+    a = 0.5 / (0.5**0.5 + 1e-6)  # 0.707106
+    assert adv.tolist() == pytest.approx([a, -a], rel=1e-5)

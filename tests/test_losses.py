@@ -117,3 +117,10 @@ def test_a_registry_returns_what_was_registered_and_refuses_a_name_twice():
         table.register("a")(entry)
     with pytest.raises(KeyError, match="unknown widget 'b'; known: a"):
         table.get("b")
+
+
+def test_token_mean_of_one_real_token_with_its_own_count_divides_by_one():
+    """Pins the default token count's floor at 1: one real token is its own mean (an empty mask gives 0, not NaN)."""
+    loss, mask = torch.tensor([[5.0, 100.0]]), torch.tensor([[1.0, 0.0]])
+    assert float(agg_loss(loss, mask, "token_mean")) == pytest.approx(5.0)
+    assert float(agg_loss(loss, torch.zeros(1, 2), "token_mean")) == 0.0

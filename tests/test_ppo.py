@@ -1,5 +1,6 @@
 """PPO: token rewards, GAE, whitening and the clipped value loss by hand; one real update."""
 
+import copy
 import math
 from dataclasses import replace
 
@@ -8,6 +9,7 @@ import torch
 from torch.testing import assert_close
 
 from algorithms import ALGORITHMS
+from algorithms.logprobs import target_logprobs
 from algorithms.parallel import SINGLE
 from algorithms.losses import ClipSettings
 from algorithms.policy_gradient import PGSettings, PolicyGradient
@@ -224,3 +226,75 @@ def test_the_value_head_takes_the_policy_dtype():
     policy = tiny_context().model.to(torch.bfloat16)
     critic, _ = build_critic(policy, "separate")
     assert critic.head.weight.dtype == torch.bfloat16
+
+
+def moved_ppo(**config) -> tuple[object, object]:
+    """A PPO with a live KL reference, its policy moved off that reference, and a 2 x 2 batch."""
+    ctx = tiny_context()
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(kl_coef=0.1, **config), ctx)
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in ctx.model.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=generator))
+    return ppo, rollout_batch(ctx, [[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_reward_kl_is_each_samples_own_k1_to_the_reference():
+    """Pins reward_kl's rows: sample i's KL is log pi(y_i) - log pi_ref(y_i) of its own completion (one plain
+    full-sequence forward of each model here), not another sample's of the same prompt."""
+    ppo, batch = moved_ppo()
+    with torch.no_grad():
+        logp, _ = target_logprobs(ppo.ctx.model, batch.sequences, ppo.ctx.settings.temperature)
+        ref, _ = target_logprobs(ppo.reference, batch.sequences, ppo.ctx.settings.temperature)
+    mask = batch.mask
+    expected = (logp - ref) * mask
+    assert float(expected.abs().sum()) > 1e-3 and not torch.allclose(expected[0], expected[1])
+    assert_close(ppo.reward_kl(batch) * mask, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_reward_kl_and_the_value_head_are_made_on_the_policys_device():
+    """Pins `device=` on reward_kl's row index and on the value head: a tensor made without it lands on the
+    default device, which `torch.device("meta")` stands in for here (on a GPU run it is the CPU, and the
+    first update fails). The real code never sees the context: KL and head stay on the CPU."""
+    ppo, batch = moved_ppo()
+    expected = ppo.reward_kl(batch)
+    policy = tiny_context().model
+    with torch.device("meta"):
+        kl = ppo.reward_kl(batch)
+        heads = [build_critic(policy, mode)[0].head for mode in ("separate", "head")]
+    assert kl.device.type == "cpu"
+    assert_close(kl, expected)
+    assert all(p.device.type == "cpu" for head in heads for p in head.parameters())
+
+
+def test_a_lora_policys_critic_reads_its_transformer_and_its_reference_turns_the_adapters_off():
+    """Pins algorithms/reference.py on a real peft policy: `causal_lm` unwraps it, so the critic's backbone
+    is the Qwen2 transformer (with its LoRA layers) and yields values; the KL reference is the same module
+    with adapters disabled, so the reward KL is log pi(adapted) - log pi(base), with no second copy."""
+    pytest.importorskip("peft")
+    from algorithms.reference import AdaptersDisabled, causal_lm, is_peft_model
+    from bench.config import LoraConfig
+    from bench.lora import with_lora
+
+    ctx = tiny_context()
+    base = copy.deepcopy(ctx.model)
+    policy = with_lora(ctx.model, LoraConfig(r=2, alpha=4.0, target_modules=["q_proj", "v_proj"]))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # B != 0: the adapters change the policy's outputs
+        for name, p in policy.named_parameters():
+            if "lora_B" in name:
+                p.copy_(0.5 * torch.randn(p.shape, generator=generator))
+    ctx = replace(ctx, model=policy)
+    assert is_peft_model(policy) and not is_peft_model(base)
+    assert causal_lm(policy) is policy.get_base_model() and causal_lm(base) is base
+    ppo = ALGORITHMS.get("ppo")(PPOConfig(kl_coef=0.1, critic="head"), ctx)
+    assert isinstance(ppo.reference, AdaptersDisabled) and ppo.reference.policy is policy
+    batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 1.0]])
+    values = ppo.critic(batch, torch.arange(4))
+    assert values.shape == batch.mask.shape and bool(torch.isfinite(values).all())
+    with torch.no_grad():
+        logp, _ = target_logprobs(policy, batch.sequences)
+        base_logp, _ = target_logprobs(base, batch.sequences)
+    expected = (logp - base_logp) * batch.mask
+    assert float(expected.abs().sum()) > 1e-3
+    assert_close(ppo.reward_kl(batch) * batch.mask, expected, atol=1e-5, rtol=1e-4)

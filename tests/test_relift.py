@@ -1,12 +1,16 @@
 """ReLIFT: which questions are hardest, the buffer's order and uniqueness, the SFT trigger."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from algorithms import ALGORITHMS
 from algorithms.advantages import any_rewarded
+from algorithms.logprobs import target_logprobs
 from algorithms.relift import DemoBuffer, ReLIFTConfig
-from tests.rl_helpers import all_finite, changed, example, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
+from algorithms.sft import demo_batch
+from tests.rl_helpers import FirstOfTwoRanks, all_finite, changed, example, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -111,3 +115,20 @@ def test_the_sft_step_subtracts_its_entropy_bonus():
         relift.update(batch.examples, batch)
         models.append(ctx.model)
     assert changed(snapshot(models[0]), models[1])
+
+
+def test_the_sft_step_trains_only_this_processs_share_of_the_demonstrations():
+    """Pins `parallel=` in sft_step's nll_backward: on two processes rank 0 backpropagates demo 0 of 2, its
+    NLL over the token count of both (rank 1 adds the rest); without it every rank would train on both and
+    the summed gradient would count each demonstration twice."""
+    ctx = replace(tiny_context(micro_batch_size=1), parallel=FirstOfTwoRanks())
+    relift = ALGORITHMS.get("relift")(ReLIFTConfig(sft_entropy_coef=0.0), ctx)
+    items = [example(1), example(30, demo="30+2=32\n#### 32")]
+    batch = demo_batch(ctx, items)
+    with torch.no_grad():
+        logp, _ = target_logprobs(ctx.model, batch)
+    mask = batch.target_mask
+    share = float((-logp[0] * mask[0]).sum() / mask.sum())  # rank 0's part of the token-mean NLL
+    assert share < 0.9 * float((-logp * mask).sum() / mask.sum())
+    metrics = relift.sft_step(items)
+    assert metrics["loss/sft"] == pytest.approx(share, rel=1e-5)

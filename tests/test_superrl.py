@@ -1,12 +1,15 @@
 """SuperRL: the probe's dense/sparse decision, the per-instance branch, the combined loss."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from algorithms import ADVANTAGES, ALGORITHMS
+from algorithms.logprobs import target_logprobs
 from algorithms.sft import demo_batch, nll_backward
 from algorithms.superrl import SuperRLConfig, is_sparse
-from tests.rl_helpers import all_finite, changed, example, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
+from tests.rl_helpers import FirstOfTwoRanks, all_finite, changed, example, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -61,3 +64,33 @@ def test_sparse_step_gradient_is_pg_plus_sft_coef_times_sft():
     assert len(grads) == 1
     for got, p in zip(grads[0], superrl.pg.params):
         torch.testing.assert_close(got, p.grad)
+
+
+def test_the_sft_term_backpropagates_only_this_processs_share_of_the_demonstrations():
+    """Pins `parallel=` in sft_backward: on two processes rank 0 takes demo 0 of the mini-batch's 2 SFT prompts,
+    its NLL over both demos' tokens; without it each rank would add both, doubling the SFT term against L_PG."""
+    ctx = replace(tiny_context(micro_batch_size=1), parallel=FirstOfTwoRanks())
+    superrl = ALGORITHMS.get("superrl")(SuperRLConfig(kl_coef=0.0, sft_coef=1.0), ctx)
+    examples = [example(1), example(30, demo="30+2=32\n#### 32")]
+    batch = demo_batch(ctx, examples)
+    with torch.no_grad():
+        logp, _ = target_logprobs(ctx.model, batch)
+    mask = batch.target_mask
+    share = float((-logp[0] * mask[0]).sum() / mask.sum())
+    assert share < 0.9 * float((-logp * mask).sum() / mask.sum())
+    metrics = superrl.sft_backward(examples, torch.tensor([True, True]), torch.arange(2))
+    assert metrics["loss/sft"] == pytest.approx(share, rel=1e-5)
+
+
+def test_the_sparse_routing_is_made_on_the_rewards_device():
+    """Pins `device=` on the has-demo flags: made without it they land on the default device, which
+    `torch.device("meta")` stands in for here (on a GPU run, the CPU next to CUDA rewards: the first sparse
+    step fails). The real update never sees the context and routes as on the CPU."""
+    ctx = tiny_context()
+    superrl = ALGORITHMS.get("superrl")(SuperRLConfig(kl_coef=0.0), ctx)
+    examples = [example(0), example(1), example(2, demo=None)]
+    batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]], examples)
+    with torch.device("meta"):
+        metrics = superrl.update(batch.examples, batch)
+    assert metrics["train/frac_pg"] == pytest.approx(1 / 3) and metrics["train/frac_sft"] == pytest.approx(1 / 3)
+    assert "loss/sft" in metrics and all_finite(metrics)

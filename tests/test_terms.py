@@ -19,7 +19,7 @@ import torch
 from algorithms import ALGORITHMS
 from algorithms.advantages import grpo_advantage
 from algorithms.batch import tokenize_demos
-from algorithms.grpo import GRPOConfig
+from algorithms.grpo import GRPOConfig, pg_settings
 from algorithms.losses import ClipSettings
 from algorithms.parallel import SINGLE
 from algorithms.policy_gradient import PGSettings, PolicyGradient
@@ -282,3 +282,18 @@ def test_a_mini_batch_of_one_real_token_is_divided_by_one():
     advantages = grpo_advantage(batch.rewards, batch.group_ids)
     metrics = pg.update(batch, advantages, torch.tensor([True, False]))
     assert metrics["loss/pg"] == pytest.approx(-float(advantages[0]), rel=1e-5)  # -A * ratio 1, over one token
+
+
+def test_a_grpo_family_config_reaches_the_policy_update_whole():
+    """Pins every knob pg_settings copies (dual clip, aggregation, KL weight and estimator, entropy, epochs)
+    into the PolicyGradient GRPO, PSR/NSR, ReLIFT and SuperRL build: each is off its PGSettings default here."""
+    config = GRPOConfig(
+        eps_low=0.1, eps_high=0.3, dual_clip=3.0, loss_agg="seq_mean_token_sum_norm",
+        kl_coef=0.05, kl_type="k2", entropy_coef=0.01, ppo_epochs=2,
+    )
+    expected = PGSettings(
+        policy_loss="clip", clip=ClipSettings(0.1, 0.3, 3.0), loss_agg="seq_mean_token_sum_norm",
+        kl_coef=0.05, kl_type="k2", entropy_coef=0.01, ppo_epochs=2,
+    )
+    assert ALGORITHMS.get("grpo")(config, tiny_context()).pg.settings == expected
+    assert pg_settings(config, "reinforce") == replace(expected, policy_loss="reinforce")
