@@ -36,12 +36,12 @@ def job_rows(overrides: list[str]) -> list[dict]:
     train = phases.pop("train")
     split = {name: sum(row.get(key, 0.0) for row in steps) for name, key in STEP_PARTS.items()}
     seconds = {
-        "build (base pre-training, load)": phases.pop("build"),
+        "build (pre-train base, load)": phases.pop("build"),
         "base eval": phases.pop("base eval", 0.0),
         **{f"train: {name}": value for name, value in split.items()},
-        "train: logging, checkpoints, mid-run evals": train - sum(split.values()),
+        "train: logs, saves, evals": train - sum(split.values()),
         **phases,  # final eval, write
     }
     seconds["setup between phases"] = status["wall_s"] - sum(seconds.values())
-    seconds["interpreter start, imports, config"] = process_s - status["wall_s"]
+    seconds["start, imports, config"] = process_s - status["wall_s"]
     return [{"section": "job", "name": name, "seconds": value, "ratio": value / process_s} for name, value in seconds.items()]

@@ -12,12 +12,12 @@ def test_a_jobs_phases_add_up_to_its_wall_time():
     rows = job_rows([*SMOKE, "threads=1"])
     seconds = {row["name"]: row["seconds"] for row in rows}
     assert list(seconds) == [
-        "build (base pre-training, load)", "base eval", "train: generate", "train: score", "train: update",
-        "train: logging, checkpoints, mid-run evals", "final eval", "write", "setup between phases",
-        "interpreter start, imports, config",
+        "build (pre-train base, load)", "base eval", "train: generate", "train: score", "train: update",
+        "train: logs, saves, evals", "final eval", "write", "setup between phases",
+        "start, imports, config",
     ]
     assert all(value >= 0 for value in seconds.values()), seconds
     assert sum(row["ratio"] for row in rows) == pytest.approx(1.0)
     # a fresh cache: the tiny base is pre-trained (20 steps), which costs more than loading it
-    assert seconds["build (base pre-training, load)"] > seconds["write"]
+    assert seconds["build (pre-train base, load)"] > seconds["write"]
     assert seconds["train: generate"] > 0 and seconds["train: update"] > 0 and seconds["final eval"] > 0
