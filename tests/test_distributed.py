@@ -24,6 +24,8 @@ GRPO = [
 ]
 PPO = ["threads=1", "algorithm=ppo", "train.steps=3", "train.mini_batch_prompts=2", "train.micro_batch_size=4"]
 SFT = ["threads=1", "algorithm=sft", "train.steps=3", "train.micro_batch_size=1"]
+# an SFT step every step: the smoke base fails most groups, and two all-fail questions fill the buffer
+RELIFT = ["threads=1", "algorithm=relift", "algorithm.sft_batch=2", "train.steps=3", "train.mini_batch_prompts=2", "train.micro_batch_size=4"]
 FINAL = "checkpoints/step_000003"
 
 
@@ -84,17 +86,20 @@ def test_two_processes_train_and_evaluate_as_one(one_process_grpo, tmp_path, sha
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overrides", [PPO, SFT], ids=["ppo", "sft"])
-def test_ppo_and_sft_on_two_processes_train_as_on_one(tmp_path, overrides):
+@pytest.mark.parametrize(("overrides", "sharding"), [(PPO, "none"), (SFT, "none"), (RELIFT, "fsdp")], ids=["ppo", "sft", "relift-fsdp"])
+def test_ppo_sft_and_relift_on_two_processes_train_as_on_one(tmp_path, overrides, sharding):
     """PPO adds the critic: its values are computed per process and gathered, its loss and steps summed.
-    SFT's token-mean NLL counts every process's demonstration tokens. The 2-process run goes first, on an
-    empty cache: rank 0 builds the base (moving its RNG), yet the value head is drawn alike on both ranks."""
+    SFT's token-mean NLL counts every process's demonstration tokens. ReLIFT, sharded, steps its separate
+    SFT optimizer on the reduced gradient shards every step. The 2-process run goes first, on an empty
+    cache: rank 0 builds the base (moving its RNG), yet the value head is drawn alike on both ranks."""
     one, two, cache = tmp_path / "one", tmp_path / "two", str(tmp_path / "cache")
-    double = torchrun(*overrides, f"hydra.run.dir={two}", RLVR_BENCH_CACHE=cache)
+    double = torchrun(*overrides, f"sharding={sharding}", f"hydra.run.dir={two}", RLVR_BENCH_CACHE=cache)
     assert double.returncode == 0, double.stderr[-3000:]
     single = bench(*overrides, f"hydra.run.dir={one}", RLVR_BENCH_CACHE=cache)
     assert single.returncode == 0, single.stderr[-3000:]
     assert_same_run(one, two)
+    if overrides is RELIFT:
+        assert metrics_rows(one)[-1]["train/sft_steps"] == 3  # its SFT optimizer stepped at every step
 
 
 @pytest.mark.slow
