@@ -30,3 +30,18 @@ def test_a_restored_algorithm_takes_the_originals_next_step(config):
     fresh.model.load_state_dict(state[0])
     ALGORITHMS.get(config.name)(config, fresh).update(second.examples, second)
     assert any(not torch.equal(fresh.model.state_dict()[k], v) for k, v in original.model.state_dict().items())
+
+
+def test_the_learning_rate_warms_up_linearly_then_holds():
+    """Pins make_optimizer's schedule: lr * min(1, (step + 1) / (warmup + 1)), so warmup 2 gives 1/3, 2/3, then 1 for good."""
+    from algorithms.context import make_optimizer
+
+    optimizer, scheduler = make_optimizer([torch.nn.Parameter(torch.zeros(1))], lr=0.3, weight_decay=0.0, warmup_steps=2)
+    lrs = []
+    for _ in range(5):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs == pytest.approx([0.1, 0.2, 0.3, 0.3, 0.3])
+    optimizer, _ = make_optimizer([torch.nn.Parameter(torch.zeros(1))], lr=0.3, weight_decay=0.0, warmup_steps=-1)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.3)  # a negative warmup is none

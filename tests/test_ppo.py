@@ -298,3 +298,27 @@ def test_a_lora_policys_critic_reads_its_transformer_and_its_reference_turns_the
     expected = (logp - base_logp) * batch.mask
     assert float(expected.abs().sum()) > 1e-3
     assert_close(ppo.reward_kl(batch) * batch.mask, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_the_adapters_off_reference_takes_positional_inputs_and_survives_a_copy():
+    """Pins AdaptersDisabled: a positional call reaches the base model (adapters off), and a copy (built
+    without __init__, so `policy` is looked up before it is set) raises AttributeError, not a recursion."""
+    pytest.importorskip("peft")
+    from algorithms.reference import AdaptersDisabled
+    from bench.config import LoraConfig
+    from bench.lora import with_lora
+
+    ctx = tiny_context()
+    base = copy.deepcopy(ctx.model)
+    policy = with_lora(ctx.model, LoraConfig(r=2, alpha=4.0, target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():  # B != 0: the adapters change the policy's outputs
+        for name, p in policy.named_parameters():
+            if "lora_B" in name:
+                p.fill_(0.5)
+    reference = AdaptersDisabled(policy)
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        assert not torch.allclose(policy(ids).logits, base(ids).logits, atol=1e-4)
+        assert_close(reference(ids).logits, base(ids).logits, atol=1e-5, rtol=1e-5)
+    twin = copy.copy(reference)
+    assert twin.policy is policy and twin.training == policy.training  # attributes read through to the policy

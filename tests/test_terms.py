@@ -19,6 +19,7 @@ import torch
 from algorithms import ALGORITHMS
 from algorithms.advantages import grpo_advantage
 from algorithms.batch import tokenize_demos
+from algorithms.context import clip_and_step
 from algorithms.grpo import GRPOConfig, pg_settings
 from algorithms.losses import ClipSettings
 from algorithms.parallel import SINGLE
@@ -27,7 +28,7 @@ from algorithms.ppo import PPOConfig, gae, masked_whiten
 from algorithms.sft import SFTConfig, demo_batch, nll_backward
 from algorithms.superrl import SuperRLConfig
 from algorithms.stops import Stops, length_mask
-from tests.rl_helpers import example, rollout_batch, single_thread, tiny_context  # noqa: F401
+from tests.rl_helpers import FirstOfTwoRanks, example, rollout_batch, single_thread, tiny_context  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 TEMPERATURE = 0.7
@@ -297,3 +298,106 @@ def test_a_grpo_family_config_reaches_the_policy_update_whole():
     )
     assert ALGORITHMS.get("grpo")(config, tiny_context()).pg.settings == expected
     assert pg_settings(config, "reinforce") == replace(expected, policy_loss="reinforce")
+
+
+def _one_weight_step(grad: list[float], grad_clip: float):
+    """A 1x2 weight at zero with `grad` set, stepped by clip_and_step under SGD(lr=1): the step is -clipped grad."""
+    layer = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.zero_()
+    layer.weight.grad = torch.tensor([grad])
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    return layer, lambda: clip_and_step(layer, list(layer.parameters()), optimizer, scheduler, grad_clip)
+
+
+def test_clip_and_step_clips_to_a_norm_of_one_and_clears_the_gradients():
+    """Pins `grad_clip > 0` (1.0 clips, 0 does not) and `zero_grad(set_to_none=True)` after the step."""
+    # grad [3, 4]: norm 5; clipped to norm 1 it is [0.6, 0.8], and SGD(lr=1) steps the weight to minus that
+    layer, step = _one_weight_step([3.0, 4.0], grad_clip=1.0)
+    assert step() == pytest.approx(5.0)  # the pre-clip norm
+    torch.testing.assert_close(layer.weight.detach(), torch.tensor([[-0.6, -0.8]]))
+    assert layer.weight.grad is None  # None, not zeros: has_gradients then sees no new gradient
+    layer, step = _one_weight_step([3.0, 4.0], grad_clip=0.0)  # 0: no clipping, the whole gradient
+    assert step() == pytest.approx(5.0)
+    torch.testing.assert_close(layer.weight.detach(), torch.tensor([[-3.0, -4.0]]))
+
+
+def test_a_non_finite_gradient_norm_raises_with_its_value_and_leaves_the_weights():
+    """Pins the non-finite branch: its message (the runner quotes it), no step, and the gradients cleared to None."""
+    layer, step = _one_weight_step([float("nan"), 1.0], grad_clip=1.0)
+    with pytest.raises(FloatingPointError, match=r"^non-finite gradient norm \(nan\); parameters left unchanged$"):
+        step()
+    assert layer.weight.detach().tolist() == [[0.0, 0.0]] and layer.weight.grad is None
+
+
+def test_old_log_probs_are_computed_only_when_the_policy_moves_within_the_update():
+    """Pins `off_policy`: several epochs or several mini-batches move the policy; one epoch over one
+    mini-batch does not, and then `reference_logprobs` computes no old log-probs (nor a reference without KL)."""
+    ctx = context(mini_batch_prompts=2)
+    one_epoch = PolicyGradient(ctx, PGSettings(ppo_epochs=1))
+    assert not one_epoch.off_policy(2)  # 2 prompts in one mini-batch of 2, once
+    assert not one_epoch.off_policy(1)
+    assert one_epoch.off_policy(3)  # mini-batches of 2 over 3 prompts: the second sees a moved policy
+    assert PolicyGradient(ctx, PGSettings(ppo_epochs=2)).off_policy(2)  # the second epoch does
+    batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 1.0]])
+    assert one_epoch.reference_logprobs(batch, torch.arange(4)) == (None, None)
+    old, ref = PolicyGradient(ctx, PGSettings(ppo_epochs=2)).reference_logprobs(batch, torch.arange(4))
+    assert old.shape == batch.mask.shape and ref is None
+
+
+def test_rank_zero_trains_and_scores_the_whole_groups_it_owns():
+    """Pins the groups handed to `own` (update) and `micro_batches` (backward): rank 0 of 2 owns prompt 0's
+    three kept rows (not the first half of the four kept rows), and its reference log-probs cover them."""
+    ctx = replace(context(mini_batch_prompts=2), parallel=FirstOfTwoRanks())
+    pg = PolicyGradient(ctx, PGSettings(clip=ClipSettings(eps_low=0.2, eps_high=0.2), kl_coef=0.5))
+    batch = rollout_batch(ctx, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    advantages = grpo_advantage(batch.rewards, batch.group_ids)
+    keep = torch.tensor([True, True, True, True, False, False])  # kept rows 0..3: prompt 0's three, prompt 1's one
+    metrics = pg.update(batch, advantages, keep)
+    tokens = batch.mask.sum(-1)
+    # one epoch, one mini-batch: on-policy, ratio exactly 1, so rank 0's part of the ratio mean is its share of
+    # the kept tokens, and its clip loss is -A summed over its tokens, both over all four kept rows' tokens
+    assert metrics["train/ratio_mean"] == pytest.approx(float(tokens[:3].sum() / tokens[:4].sum()), rel=1e-6)
+    assert metrics["loss/pg"] == pytest.approx(float(-(advantages[:3] * tokens[:3]).sum() / tokens[:4].sum()), rel=1e-5, abs=1e-7)
+    # the policy has not moved from its reference yet: k3 is 0 on every row whose reference log-probs were computed
+    assert metrics["loss/kl"] == pytest.approx(0.0, abs=1e-6)
+
+
+class _Clock:
+    """A stand-in for the time module whose perf_counter advances one second per reading."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("kept, steps", [([True] * 4, 2), ([True, True, False, False], 1)], ids=["both", "first only"])
+def test_optimizer_time_is_summed_over_the_steps_taken(monkeypatch, kept, steps):
+    """Pins `time/optimizer` (its key, end - start, summed not averaged) and that a mini-batch left with no
+    kept sample takes no optimizer step: with a clock ticking 1 s per reading each step lasts exactly 1 s."""
+    import algorithms.policy_gradient as policy_gradient
+
+    ctx = context()  # one prompt per mini-batch: two mini-batches
+    pg = PolicyGradient(ctx, PGSettings(clip=ClipSettings(eps_low=0.2, eps_high=0.2)))
+    batch = rollout_batch(ctx, [[1.0, 0.0], [0.0, 1.0]])
+    monkeypatch.setattr(policy_gradient, "time", _Clock())
+    metrics = pg.update(batch, grpo_advantage(batch.rewards, batch.group_ids), torch.tensor(kept))
+    assert metrics["time/optimizer"] == steps
+
+
+def test_sft_on_rank_zero_of_two_trains_its_own_demonstration_over_both_ranks_tokens():
+    """Pins SFT.update handing the run's Parallel to nll_backward: rank 0 of 2 takes demonstration 0 only,
+    divided by the tokens of both demonstrations."""
+    ctx = replace(tiny_context(micro_batch_size=1), parallel=FirstOfTwoRanks())
+    examples = [example(1), example(30, demo="30+2=32\n#### 32")]
+    batch = demo_batch(ctx, examples)
+    with torch.no_grad():
+        logp, _ = plain_logprobs(ctx.model, batch, batch.target_start, 1.0)
+    mask = batch.target_mask
+    want = float((-logp[0] * mask[0]).sum() / mask.sum())
+    metrics = ALGORITHMS.get("sft")(SFTConfig(), ctx).update(examples, None)
+    assert metrics["loss/sft"] == pytest.approx(want, rel=1e-5)
