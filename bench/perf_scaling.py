@@ -37,13 +37,16 @@ def step_seconds(overrides: list[str], processes: int, steps: int, device: torch
 
 
 def scaling_rows(overrides: list[str], device: torch.device, steps: int) -> list[dict]:
-    """Rows for 1 process and for every CUDA device (2 processes on the CPU), with ratios to 1 process."""
+    """Rows for 1 process and for every CUDA device (2 processes on the CPU), replicated and sharded
+    (`sharding=fsdp`), with ratios to 1 process."""
     gpus = torch.cuda.device_count()
     counts = ([1, gpus] if gpus > 1 else [1]) if device.type == "cuda" else [1, 2]
+    runs = [(n, "none") for n in counts] + [(n, "fsdp") for n in counts if n > 1]
     rows = []
-    for processes in counts:
-        seconds = statistics.median(step_seconds(overrides, processes, steps, device))
-        rows.append({"section": "scaling", "name": f"{processes} process{'es' if processes > 1 else ''}", "seconds": seconds})
+    for processes, sharding in runs:
+        seconds = statistics.median(step_seconds([*overrides, f"sharding={sharding}"], processes, steps, device))
+        name = f"{processes} process{'es' if processes > 1 else ''}" + (", fsdp" if sharding == "fsdp" else "")
+        rows.append({"section": "scaling", "name": name, "seconds": seconds})
     for row in rows:
         row["ratio"] = row["seconds"] / rows[0]["seconds"]
     return rows
