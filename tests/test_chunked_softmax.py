@@ -82,3 +82,14 @@ def test_no_fp32_copy_of_the_logits_is_kept_for_backward():
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
         plain(logits, targets, 1.0)
     assert any(t.dtype == torch.float32 and t.shape[-1] == 1000 for t in saved)  # what the plain path keeps
+
+
+def test_more_positions_than_vocabulary_entries():
+    """A row of more positions than classes (a tiny vocabulary, long completions) is chunked by whole rows and scored."""
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 7, 3, generator=generator)
+    targets = torch.randint(0, 3, (2, 7), generator=generator)
+    logp, entropy = chosen_logprobs(logits, targets, 1.0, True)
+    ref_logp, ref_entropy = plain(logits, targets, 1.0)
+    torch.testing.assert_close(logp, ref_logp)
+    torch.testing.assert_close(entropy, ref_entropy, atol=1e-5, rtol=1e-5)

@@ -7,6 +7,7 @@ import torch
 
 from algorithms import KL_ESTIMATORS, POLICY_LOSSES
 from algorithms.losses import ClipSettings, agg_loss
+from algorithms import registry
 from algorithms.registry import Registry
 
 # Two sequences: lengths 2 and 1 (mask), losses chosen for easy sums.
@@ -124,3 +125,14 @@ def test_token_mean_of_one_real_token_with_its_own_count_divides_by_one():
     loss, mask = torch.tensor([[5.0, 100.0]]), torch.tensor([[1.0, 0.0]])
     assert float(agg_loss(loss, mask, "token_mean")) == pytest.approx(5.0)
     assert float(agg_loss(loss, torch.zeros(1, 2), "token_mean")) == 0.0
+
+
+def test_the_first_lookup_imports_every_builtin_module_once(monkeypatch):
+    """`load_builtins` imports each built-in module on the first lookup and never again."""
+    imported: list[str] = []
+    real_import = registry.importlib.import_module
+    monkeypatch.setattr(registry, "_builtins_loaded", False)
+    monkeypatch.setattr(registry.importlib, "import_module", lambda name: imported.append(name) or real_import(name))
+    assert "grpo" in registry.ALGORITHMS.names()
+    registry.POLICY_LOSSES.get("clip")
+    assert imported == [f"algorithms.{m}" for m in registry.BUILTIN_MODULES]

@@ -401,3 +401,17 @@ def test_sft_on_rank_zero_of_two_trains_its_own_demonstration_over_both_ranks_to
     want = float((-logp[0] * mask[0]).sum() / mask.sum())
     metrics = ALGORITHMS.get("sft")(SFTConfig(), ctx).update(examples, None)
     assert metrics["loss/sft"] == pytest.approx(want, rel=1e-5)
+
+
+def test_demos_are_tokenized_without_the_tokenizers_special_tokens():
+    """A tokenizer that prepends a BOS (as Llama's does) gets none inside `prompt + demo + end`: both parts skip special tokens."""
+    from tokenizers.processors import TemplateProcessing
+
+    tokenizer = copy.deepcopy(tiny_context().tokenizer)
+    bos = tokenizer.unk_token_id
+    tokenizer._tokenizer.post_processor = TemplateProcessing(single="<unk> $A", special_tokens=[("<unk>", bos)])
+    assert tokenizer("ab")["input_ids"][0] == bos  # the stand-in adds a BOS by default
+    batch = tokenize_demos(tokenizer, ["Q\n"], ["ab"], "cpu")
+    plain = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    assert batch.input_ids[0].tolist() == plain("Q\n") + plain("ab") + [tokenizer.eos_token_id]
+    assert bos not in batch.input_ids[0].tolist()
