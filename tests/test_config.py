@@ -20,7 +20,8 @@ GROUPS = sorted(p.name for p in Path(CONF_DIR).iterdir() if p.is_dir() and p.nam
 )
 def test_every_group_option_composes(group, option):
     cfg = compose_config([f"{group}={option}"])
-    assert cfg[group] is not None
+    if not (Path(CONF_DIR) / group / f"{option}.yaml").read_text().startswith("# @package _global_"):
+        assert cfg[group] is not None
     if (group, option) == ("dataset", "jsonl"):  # your rows and reward: nothing to run without them
         with pytest.raises(ConfigError, match="dataset=jsonl needs dataset.path and dataset.reward"):
             check_config(cfg)

@@ -58,7 +58,7 @@ def test_the_suite_parts_add_the_kl_and_dash_cells_and_write_records_under_resul
     main, kl = compose_with_hydra(["experiment=suite"]), compose_with_hydra(["experiment=suite_kl", "algorithm=ppo"])
     assert (main.hydra.sweep.dir, kl.hydra.sweep.dir) == ("results/suite/main", "results/suite/kl0")
     assert kl.algorithm.kl_coef == 0.0 and kl.hydra.sweeper.params["algorithm"] == "grpo,ppo"
-    arms = {arm: compose_with_hydra(["experiment=suite_dash", f"+dash={arm}"]) for arm in ("on", "off")}
+    arms = {arm: compose_with_hydra(["experiment=suite_dash", f"dash={arm}"]) for arm in ("on", "off")}
     assert (arms["on"].rollout.preemptive, arms["on"].train.grad_filter_tau) == (True, 0.1)
     assert (arms["off"].rollout.preemptive, arms["off"].train.grad_filter_tau) == (False, None)
     assert arms["on"].train.micro_batch_size == 8 and arms["on"].train.eval_every > 0 and not arms["on"].eval.base
