@@ -53,8 +53,8 @@ from bench import build
 from bench.app import compose_config
 from bench.io import atomic_write_json
 from bench.perf_flops import flops_rows
-from bench.perf_memory import update_memory_rows
 from bench.perf_job import job_rows
+from bench.perf_memory import update_memory_rows
 from bench.perf_scaling import scaling_rows
 from bench.provenance import provenance
 from bench.rollout.hf import HFEngine
