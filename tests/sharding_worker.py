@@ -1,5 +1,6 @@
 """One process of tests/test_sharding.py (torchrun, gloo): FSDP2-sharded and plain copies of one tiny
-Qwen2, driven by algorithms/sharding.py; each rank writes what it measured to `<argv[1]>.rank<r>`, as JSON."""
+Qwen2, driven by algorithms/sharding.py; each rank writes what it measured to `<argv[1]>.rank<r>`, as JSON.
+tests/test_sharding_one_process.py calls `measure` in its own process, on a group of one."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ def loss(model, ids: torch.Tensor) -> torch.Tensor:
     return model(input_ids=ids).logits.square().mean()
 
 
-def main(out: str) -> None:
-    dist.init_process_group("gloo")
-    rank = dist.get_rank()
+def measure() -> dict[str, object]:
+    """What sharding does to one tiny Qwen2 against a plain copy, on this process of the initialised group."""
+    rank, world = dist.get_rank(), dist.get_world_size()
     found: dict[str, object] = {}
     plain, model = tiny(), tiny()
     sharding.shard(model)
@@ -42,8 +43,8 @@ def main(out: str) -> None:
     with sharding.gathered(model):
         found["gathered_is_whole"] = all(p.shape == q.shape for p, q in zip(model.parameters(), plain.parameters()))
         found["no_gradients_before"] = not sharding.has_gradients(model, params)
-        # rank 0 trains two micro-batches, rank 1 one: neither forward nor backward may communicate
-        for ids in batches[:2] if rank == 0 else batches[2:]:
+        # on two processes rank 0 trains two micro-batches, rank 1 one: neither forward nor backward may communicate
+        for ids in batches if world == 1 else batches[:2] if rank == 0 else batches[2:]:
             loss(model, ids).backward()
         with torch.no_grad():  # decode loops of different lengths, as two ranks' rollouts are
             model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=2 + 5 * rank, do_sample=False, pad_token_id=0)
@@ -94,7 +95,13 @@ def main(out: str) -> None:
     with sharding.gathered(low):
         found["bf16_gathered_dtypes"] = sorted({str(p.dtype) for p in low.parameters()})
     found["bf16_shard_dtypes"] = sorted({str(p.dtype) for p in low.parameters()})
-    with open(f"{out}.rank{rank}", "w") as f:
+    return found
+
+
+def main(out: str) -> None:
+    dist.init_process_group("gloo")
+    found = measure()
+    with open(f"{out}.rank{dist.get_rank()}", "w") as f:
         json.dump(found, f)
     dist.destroy_process_group()
 

@@ -21,6 +21,7 @@ from algorithms.nsr import keep_all, keep_correct, keep_incorrect, nsr_advantage
 from algorithms.policy_gradient import filter_by_advantage
 from algorithms.ppo import clipped_value_loss, explained_variance, gae, masked_whiten, token_rewards
 from algorithms.stops import length_mask
+from tests.rl_helpers import rollout_batch, tiny_context
 
 N, T, V = 6, 5, 7
 CLIP = ClipSettings(eps_low=0.2, eps_high=0.28, dual_clip=3.0)
@@ -94,3 +95,18 @@ def test_creates_no_tensor_off_its_inputs_device(name):
     assert all(t.device.type == "cpu" for t in got)
     for a, b in zip(got, expected, strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_a_batch_moves_every_tensor_and_keeps_its_text_and_layout():
+    """`RolloutBatch.to` (the step's rollouts sent between processes and back to the compute device)
+    moves each tensor, its sequences' too, and carries the rest unchanged."""
+    batch = rollout_batch(tiny_context(), [[1.0, 0.0], [0.0, 0.0]])
+    moved = batch.to("meta")
+    for name in ("sample_logprobs", "rewards", "correct", "group_ids", "truncated"):
+        assert getattr(moved, name).device.type == "meta" and getattr(moved, name).shape == getattr(batch, name).shape, name
+    for name in ("input_ids", "attention_mask", "target_mask"):
+        assert getattr(moved.sequences, name).device.type == "meta", name
+    assert moved.sequences.target_start == batch.sequences.target_start
+    assert (moved.examples, moved.completions) == (batch.examples, batch.completions)
+    back = batch.to("cpu")
+    assert torch.equal(back.sequences.input_ids, batch.sequences.input_ids) and torch.equal(back.rewards, batch.rewards)

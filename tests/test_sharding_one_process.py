@@ -1,0 +1,123 @@
+"""algorithms/sharding.py's FSDP2 branches in this process, on a gloo group of one: the same checks as
+tests/test_sharding.py's two processes (there each process holds half; here one holds all), run where
+a mutation tool's trampolines see them, and the edges two processes need not visit."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.distributed as dist
+from torch.distributed.tensor import DTensor
+
+from algorithms import sharding
+from algorithms.precision import compute_dtype, set_compute_dtype
+from tests.sharding_worker import loss, measure, tiny
+
+
+@pytest.fixture
+def group_of_one():
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+@pytest.fixture
+def found(group_of_one) -> dict:
+    return measure()
+
+
+def test_one_process_holds_every_weight_and_its_reduced_gradient_is_the_whole_batchs(found):
+    assert found["local_fraction"] == 1.0 and found["gathered_is_whole"]
+    assert found["no_gradients_before"] and found["gradients_noted"] and found["no_gradients_after_reduce"]
+    assert found["grad_max_diff"] == 0.0 and found["norm"][0] == pytest.approx(found["norm"][1], rel=1e-6)
+    assert found["logits_after_step_diff"] == 0.0
+    assert found["frozen_diff"] == 0.0 and found["frozen_is_frozen"]
+    assert found["weights_keys_match"] and found["weights_diff"] == 0.0
+    assert (found["load_missing"], found["load_unexpected"]) == ([], [])
+    assert found["moments_diff"] == 0.0 and found["reloaded_weights_diff"] == 0.0
+    assert (found["bf16_gathered_dtypes"], found["bf16_shard_dtypes"]) == (["torch.bfloat16"], ["torch.float32"])
+
+
+def test_a_model_without_named_decoder_layers_is_refused(group_of_one):
+    with pytest.raises(ValueError, match="sharding=fsdp found no decoder layers in Sequential"):
+        sharding.shard(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+
+
+def test_a_nested_gather_leaves_the_model_whole_until_the_outer_block_ends(group_of_one):
+    model = tiny()
+    sharding.shard(model)
+    assert sharding.is_sharded(model) and not sharding.is_sharded(tiny())
+    assert all(isinstance(p, DTensor) for p in model.parameters())
+    with sharding.gathered(model):
+        with sharding.gathered(model, tiny()):  # an enclosing block's model, and an unsharded one: no-ops
+            pass
+        assert not any(isinstance(p, DTensor) for p in model.parameters())
+        loss(model, torch.ones((1, 3), dtype=torch.long)).backward()
+        assert sharding.has_gradients(model, [])
+    assert all(isinstance(p, DTensor) for p in model.parameters())
+
+
+def test_gradients_taken_after_a_gather_ends_are_not_noted(group_of_one):
+    """The post-accumulate hooks live for the gathered block only."""
+    model = tiny()
+    sharding.shard(model)
+    with sharding.gathered(model):
+        pass
+    with sharding.gathered(model):
+        assert not sharding.has_gradients(model, [])
+        sharding.reduce_gradients(model)  # every process's zero-loss probe notes nothing
+        assert not sharding.has_gradients(model, [])
+
+
+def test_after_a_step_outside_a_gather_the_model_stays_sharded(group_of_one):
+    model = tiny()
+    sharding.shard(model)
+    sharding.after_step(model)
+    sharding.after_step(tiny())  # unsharded: nothing to do
+    assert all(isinstance(p, DTensor) for p in model.parameters())
+
+
+def test_the_frozen_copy_keeps_the_compute_dtype_buffers_and_eval_mode(group_of_one):
+    model = tiny()
+    set_compute_dtype(model, torch.bfloat16)
+    model.train()
+    sharding.shard(model)
+    twin = sharding.frozen_copy(model)
+    assert compute_dtype(twin) == torch.bfloat16 and not twin.training and sharding.is_sharded(twin)
+    assert all(p.dtype == torch.float32 for p in twin.parameters())
+    for mine, theirs in zip(twin.buffers(), model.buffers(), strict=True):
+        assert torch.equal(mine, theirs)
+    assert len(list(twin.buffers())) > 0
+
+
+def test_full_state_gathers_inside_lists_and_tuples_and_drops_off_rank_zero(group_of_one):
+    model = tiny()
+    sharding.shard(model)
+    weight = model.model.embed_tokens.weight
+    whole = weight.full_tensor()
+    listed, tupled = sharding.full_state([weight, 3], keep=True), sharding.full_state((weight,), keep=True)
+    assert type(listed) is list and torch.equal(listed[0], whole) and listed[1] == 3
+    assert type(tupled) is tuple and torch.equal(tupled[0], whole) and not isinstance(tupled[0], DTensor)
+    assert sharding.full_state({"w": weight, "n": 1}, keep=False) == {"w": None, "n": 1}
+    assert torch.equal(sharding.local(weight), weight.to_local()) and sharding.local(whole) is whole
+
+
+def test_reloaded_moments_are_sharded_as_their_parameters_and_the_step_count_is_not(group_of_one):
+    model = tiny()
+    sharding.shard(model)
+    optimizer = torch.optim.AdamW(list(model.parameters()), lr=1e-2)
+    with sharding.gathered(model):
+        loss(model, torch.ones((1, 3), dtype=torch.long)).backward()
+        sharding.reduce_gradients(model)
+    optimizer.step()
+    state = sharding.full_state(optimizer.state_dict(), keep=True)
+    fresh = tiny(seed=1)
+    sharding.shard(fresh)
+    fresh_optimizer = torch.optim.AdamW(list(fresh.parameters()), lr=1e-2)
+    sharding.load_optimizer(fresh_optimizer, state)
+    params = list(fresh.parameters())
+    for i, param in enumerate(params):
+        moments = fresh_optimizer.state[param]
+        assert isinstance(moments["exp_avg"], DTensor) and moments["exp_avg"].placements == param.placements
+        assert not isinstance(moments["step"], DTensor) and float(moments["step"]) == 1.0
+        assert torch.equal(moments["exp_avg_sq"].full_tensor(), state["state"][i]["exp_avg_sq"])
