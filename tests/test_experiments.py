@@ -10,6 +10,7 @@ import pytest
 
 from bench.app import CONF_DIR, compose_config
 from bench.build import check_config
+from evaluators.tasks import get_task
 from tests.cli_helpers import REPO, bench
 
 EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
@@ -51,12 +52,15 @@ def test_the_sweep_experiments_cover_their_grids():
     assert compose_with_hydra(["experiment=nsr_passk"]).eval.n == 256
     sparse = compose_with_hydra(["experiment=sparse_reward"])
     assert set(params["sparse_reward"]["algorithm"].split(",")) == {"sft", "grpo", "relift", "superrl"}
-    assert sparse.dataset.difficulty == "hard" and sparse.rollout.max_new_tokens >= 100
+    assert (sparse.dataset.name, sparse.dataset.difficulty, sparse.model.base.tasks) == ("hotpotqa_synth", "sparse", ["hotpotqa_synth"])
+    assert sparse.rollout.max_new_tokens >= max(len(e.demo) for e in get_task("hotpotqa_synth", difficulty="sparse").load("train"))
 
 
-def test_the_suite_parts_add_the_kl_and_dash_cells_and_write_records_under_results_suite():
+def test_the_suite_parts_add_the_kl_dash_and_sparse_cells_and_write_records_under_results_suite():
     main, kl = compose_with_hydra(["experiment=suite"]), compose_with_hydra(["experiment=suite_kl", "algorithm=ppo"])
-    assert (main.hydra.sweep.dir, kl.hydra.sweep.dir) == ("results/suite/main", "results/suite/kl0")
+    sparse = compose_with_hydra(["experiment=suite_sparse"])
+    assert (main.hydra.sweep.dir, kl.hydra.sweep.dir, sparse.hydra.sweep.dir) == ("results/suite/main", "results/suite/kl0", "results/suite/sparse")
+    assert (sparse.dataset.difficulty, sparse.hydra.sweeper.params["algorithm"]) == ("sparse", "sft,grpo,relift,superrl")
     assert kl.algorithm.kl_coef == 0.0 and kl.hydra.sweeper.params["algorithm"] == "grpo,ppo"
     arms = {arm: compose_with_hydra(["experiment=suite_dash", f"dash={arm}"]) for arm in ("on", "off")}
     assert (arms["on"].rollout.preemptive, arms["on"].train.grad_filter_tau) == (True, 0.1)

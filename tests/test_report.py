@@ -320,3 +320,14 @@ document.title = [...document.querySelectorAll("#leaderboard tbody tr")].map(r =
     pixels = Image.open(shot).convert("L")
     low, high = pixels.getextrema()
     assert high - low > 100  # text and figures drawn, not a blank page
+
+
+def test_the_sparse_reward_claims_read_the_sparse_split_only(tmp_path):
+    """ReLIFT beats GRPO and SFT by 0.1 on the sparse split (SEs 0.01: the interval clears +0.02);
+    on the hard split it loses, and that split is not the claim's."""
+    for algorithm, sparse, hard in [("relift", 0.15, 0.0), ("grpo", 0.03, 0.2), ("sft", 0.05, 0.2)]:
+        write_run(tmp_path, algorithm, 0, {1: (sparse, 0.01)}, difficulty="sparse")
+        write_run(tmp_path, algorithm, 0, {1: (hard, 0.01)}, difficulty="hard")
+    found = verdicts(tmp_path)
+    assert found["ReLIFT beats pure RL (GRPO) and pure SFT when reward is sparse (sparse split)"] == HOLDS
+    assert found["SuperRL beats pure RL (GRPO) and pure SFT when reward is sparse (sparse split)"] == MISSING

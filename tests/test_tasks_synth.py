@@ -13,7 +13,7 @@ from evaluators.tasks.math_synth import gold_forms
 from evaluators.types import Example
 
 SYNTH = ["math_synth", "hotpotqa_synth"]
-CASES = [(name, difficulty) for name in SYNTH for difficulty in ("easy", "hard")]
+CASES = [(name, difficulty) for name in SYNTH for difficulty in ("easy", "hard")] + [("hotpotqa_synth", "sparse")]
 ALPHABET = set(string.printable[:95]) | {"\n"}  # the tiny model's characters
 SIZES = {"train_size": 300, "test_size": 40}
 
@@ -88,8 +88,8 @@ def test_math_problem_text_means_its_gold(difficulty: str) -> None:
 
 
 def test_hotpotqa_synth_rows_follow_the_schema() -> None:
-    easy, hard = load("hotpotqa_synth", "easy", "test"), load("hotpotqa_synth", "hard", "test")
-    for examples, hops, paragraphs in [(easy, 2, 4), (hard, 3, 7)]:
+    easy, sparse, hard = (load("hotpotqa_synth", difficulty, "test") for difficulty in ("easy", "sparse", "hard"))
+    for examples, hops, paragraphs in [(easy, 2, 4), (sparse, 2, 7), (hard, 3, 7)]:
         for example in examples:
             lines = example.prompt.splitlines()
             assert len(lines) == paragraphs + 1 and lines[-1].startswith("Question: ")
@@ -118,3 +118,9 @@ def _exact(node: ast.expr) -> Fraction:
         }
         return operations[type(node.op)]()
     raise AssertionError(f"unexpected syntax {ast.dump(node)}")
+
+
+@pytest.mark.parametrize(("name", "difficulty"), [("gsm8k_synth", "sparse"), ("math_synth", "medium")])
+def test_a_difficulty_the_task_lacks_is_refused_naming_the_ones_it_has(name: str, difficulty: str) -> None:
+    with pytest.raises(ValueError, match=f"{name} has no difficulty '{difficulty}'; it has: easy, hard"):
+        load(name, difficulty, "train")

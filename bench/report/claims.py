@@ -69,8 +69,8 @@ class Cells:
     def attribute(self, algorithm: str, column: str):
         return self.summary[self.summary.algorithm == algorithm][column].iloc[0]
 
-    def hard_datasets(self) -> set[str]:
-        return set(self.summary[self.summary.difficulty == "hard"].dataset)
+    def sparse_datasets(self) -> set[str]:
+        return set(self.summary[self.summary.difficulty == "sparse"].dataset)
 
 
 def conclude(claim: str, rule: str, gaps: list[Gap], min_seeds: int) -> Verdict:
@@ -147,18 +147,18 @@ def w_reinforce_best(cells: Cells) -> Verdict:
     return conclude("W-REINFORCE is best overall", f"at every k, W-REINFORCE is worse than the best other trained algorithm by less than {MARGIN:g}", gaps, cells.min_seeds)
 
 
-def beats_rl_and_sft_on_hard(name: str, title: str) -> Callable[[Cells], Verdict]:
+def beats_rl_and_sft_on_sparse(name: str, title: str) -> Callable[[Cells], Verdict]:
     def check(cells: Cells) -> Verdict:
         gaps = []
-        hard = cells.hard_datasets()
+        sparse = cells.sparse_datasets()
         for model, dataset in cells.places(name, "grpo", "sft"):
-            if dataset in hard:
+            if dataset in sparse:
                 x = cells.get(name, model, dataset)
                 for rival in ("grpo", "sft"):
                     gaps.append(beats(x, cells.get(rival, model, dataset), EFFECT, f"{cell_name(model, dataset, 1)} {name} vs {rival}"))
         return conclude(
-            f"{title} beats pure RL (GRPO) and pure SFT when reward is sparse (hard split)",
-            f"on every hard-split dataset, {name} beats grpo and sft at pass@1 by at least {EFFECT:g}", gaps, cells.min_seeds,
+            f"{title} beats pure RL (GRPO) and pure SFT when reward is sparse (sparse split)",
+            f"on every sparse-split dataset, {name} beats grpo and sft at pass@1 by at least {EFFECT:g}", gaps, cells.min_seeds,
         )
 
     return check
@@ -213,8 +213,8 @@ CLAIMS = [
     nsr_every_k,
     trades_breadth("psr", "PSR"),
     w_reinforce_best,
-    beats_rl_and_sft_on_hard("relift", "ReLIFT"),
-    beats_rl_and_sft_on_hard("superrl", "SuperRL"),
+    beats_rl_and_sft_on_sparse("relift", "ReLIFT"),
+    beats_rl_and_sft_on_sparse("superrl", "SuperRL"),
     dash_speedup,
     rl_beats_sft,
     kl_free,

@@ -61,7 +61,7 @@ class GSM8KSynth:
         size = self.train_size if split == "train" else self.test_size
         return generate_split(
             lambda rng, i: make_problem(rng, i, self.difficulty),
-            task=self.name, difficulty=self.difficulty, split=split, size=size, seed=self.seed,
+            task=self.name, difficulty=self.difficulty, difficulties=LEVELS, split=split, size=size, seed=self.seed,
         )
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:

@@ -4,6 +4,8 @@ Rows carry HotpotQA's fields (`question`, `answer`, `supporting_facts`, `context
 as titles + sentence lists) and go through the `hotpotqa` task's row conversion
 and grader. Each paragraph is one fact titled by its subject. Easy: two hops
 (`Ava was born in Lyon.` `Lyon is in France.`) and two distractor paragraphs.
+Sparse: the easy hops among five distractors, where the tiny base is right about
+one time in sixty (pass@1 0.017, pass@64 0.36: README "The sparse-reward split").
 Hard: three hops through another person (`Ava's coach is Ben.` ...) and four
 distractors. Distractors always include another city's country, so the hop
 that links the question to its city cannot be skipped.
@@ -41,7 +43,7 @@ RELATIONS = {
     "studied in": "In which country did {} study?",
 }
 LINKS = ["friend", "boss", "coach", "teacher", "neighbor", "partner"]  # person -> person
-LEVELS = {"easy": (2, 2), "hard": (3, 4)}  # (hops, distractor paragraphs)
+LEVELS = {"easy": (2, 2), "sparse": (2, 5), "hard": (3, 4)}  # (hops, distractor paragraphs)
 
 
 def make_row(rng: random.Random, example_id: str, difficulty: str) -> dict[str, Any]:
@@ -98,7 +100,7 @@ def make_problem(rng: random.Random, example_id: str, difficulty: str) -> Exampl
 @register_task("hotpotqa_synth")
 @dataclass
 class HotpotQASynth:
-    """Synthetic HotpotQA twin; `difficulty` picks the easy or the hard split."""
+    """Synthetic HotpotQA twin; `difficulty` picks the easy, sparse or hard split."""
 
     difficulty: str = "easy"
     train_size: int = 20000
@@ -111,7 +113,7 @@ class HotpotQASynth:
         size = self.train_size if split == "train" else self.test_size
         return generate_split(
             lambda rng, i: make_problem(rng, i, self.difficulty),
-            task=self.name, difficulty=self.difficulty, split=split, size=size, seed=self.seed,
+            task=self.name, difficulty=self.difficulty, difficulties=LEVELS, split=split, size=size, seed=self.seed,
         )
 
     def format_prompt(self, example: Example, tokenizer: Any) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from evaluators.types import Example
 
 SPLITS = ("train", "test")
-DIFFICULTIES = ("easy", "hard")
 
 
 def is_test_question(question: str, test_fraction: float = 0.2) -> bool:
@@ -23,6 +22,7 @@ def generate_split(
     *,
     task: str,
     difficulty: str,
+    difficulties: Collection[str],
     split: str,
     size: int,
     seed: int,
@@ -34,8 +34,8 @@ def generate_split(
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; known splits: {', '.join(SPLITS)}")
-    if difficulty not in DIFFICULTIES:
-        raise ValueError(f"unknown difficulty {difficulty!r}; known: {', '.join(DIFFICULTIES)}")
+    if difficulty not in difficulties:
+        raise ValueError(f"{task} has no difficulty {difficulty!r}; it has: {', '.join(difficulties)}")
     rng = random.Random(f"{task}/{difficulty}/{split}/{seed}")
     seen: set[str] = set()
     examples: list[Example] = []
