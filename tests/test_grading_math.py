@@ -307,3 +307,9 @@ def test_answers_at_the_length_and_depth_limits_are_still_graded():
 def test_an_unknown_grading_mode_names_the_known_ones():
     with pytest.raises(ValueError, match=r"^MATH grading must be one of lighteval, boxed; got 'strict'$"):
         score("\\boxed{1}", "1", grading="strict")
+
+
+def test_an_unbraced_box_keeps_its_first_letter_and_a_double_equals_is_no_assignment():
+    """`\\boxed X5` runs from X (only spaces and tabs are skipped); `x==5` is not `x = 5`."""
+    assert last_boxed("\\boxed X5$") == "X5"
+    assert hendrycks_normalize("x==5") == "x==5"

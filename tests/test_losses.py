@@ -136,3 +136,10 @@ def test_the_first_lookup_imports_every_builtin_module_once(monkeypatch):
     assert "grpo" in registry.ALGORITHMS.names()
     registry.POLICY_LOSSES.get("clip")
     assert imported == [f"algorithms.{m}" for m in registry.BUILTIN_MODULES]
+
+
+def test_agg_loss_computes_in_the_losss_dtype_and_names_the_known_modes():
+    loss = torch.tensor([[1.0, 3.0]], dtype=torch.bfloat16)
+    assert agg_loss(loss, torch.ones(1, 2), "token_mean").dtype == torch.bfloat16
+    with pytest.raises(ValueError, match=r"unknown loss aggregation 'mean'; known: token_mean, seq_mean_token_mean, "):
+        agg_loss(loss, torch.ones(1, 2), "mean")

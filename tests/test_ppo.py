@@ -322,3 +322,9 @@ def test_the_adapters_off_reference_takes_positional_inputs_and_survives_a_copy(
         assert_close(reference(ids).logits, base(ids).logits, atol=1e-5, rtol=1e-5)
     twin = copy.copy(reference)
     assert twin.policy is policy and twin.training == policy.training  # attributes read through to the policy
+
+
+def test_a_boolean_outcome_is_a_reward_of_one_or_zero():
+    """The outcome takes the mask's dtype before it is scattered onto the last token."""
+    rewards = token_rewards(torch.tensor([True, False]), MASK, torch.zeros_like(MASK), kl_coef=0.0)
+    assert rewards.dtype == MASK.dtype and rewards.sum(-1).tolist() == [1.0, 0.0]
