@@ -1,4 +1,5 @@
-"""`checkpointing_on`: whether log-probs skip the KV cache (transformers turns it off under recomputation).
+"""`checkpointing_on`: whether log-probs skip the KV cache (transformers turns it off under recomputation),
+and `enable_checkpointing`, which turns recomputation on.
 
 Both spellings of the switch are read, each under the name the model's class has: the floor (4.56)
 has only `is_gradient_checkpointing`, transformers 5.2x adds `is_activation_checkpointing` (and
@@ -7,9 +8,11 @@ may drop the old name). The classes below stand for those two kinds of model.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
-from algorithms.checkpointing import checkpointing_on
+from algorithms.checkpointing import checkpointing_on, enable_checkpointing
 from tests.rl_helpers import tiny_context
 
 
@@ -42,3 +45,23 @@ def test_checkpointing_counts_only_in_training_mode_and_defaults_to_off():
     assert not checkpointing_on(model)
     model.gradient_checkpointing_enable()
     assert checkpointing_on(model) and not checkpointing_on(model.eval())
+
+
+class OldSwitchOnly(torch.nn.Linear):
+    """A model of transformers before the rename: only `gradient_checkpointing_enable`, whose default is reentrant."""
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
+        self.received = gradient_checkpointing_kwargs
+
+
+def test_checkpointing_is_switched_on_non_reentrant_under_either_name():
+    """The installed transformers takes the new name (the old one would warn) and checkpoints every
+    layer non-reentrantly; a model with only the old name gets the same kwargs under it."""
+    model = tiny_context().model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        enable_checkpointing(model)
+    assert model.model.layers[0]._gradient_checkpointing_func.keywords == {"use_reentrant": False}
+    old = OldSwitchOnly(2, 2)
+    enable_checkpointing(old)
+    assert old.received == {"use_reentrant": False}

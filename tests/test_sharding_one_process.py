@@ -9,8 +9,10 @@ import torch
 import torch.distributed as dist
 from torch.distributed.tensor import DTensor
 
-from algorithms import sharding
+from algorithms import ALGORITHMS, sharding
+from algorithms.configs import GRPOConfig, ReLIFTConfig, SFTConfig
 from algorithms.precision import compute_dtype, set_compute_dtype
+from tests.rl_helpers import rollout_batch, single_thread, tiny_context  # noqa: F401 (fixture)
 from tests.sharding_worker import loss, measure, tiny
 
 
@@ -53,28 +55,50 @@ def test_a_nested_gather_leaves_the_model_whole_until_the_outer_block_ends(group
             pass
         assert not any(isinstance(p, DTensor) for p in model.parameters())
         loss(model, torch.ones((1, 3), dtype=torch.long)).backward()
-        assert sharding.has_gradients(model, [])
+        assert sharding.has_gradients(model, []) and not any(isinstance(p, DTensor) for p in model.parameters())
     assert all(isinstance(p, DTensor) for p in model.parameters())
 
 
 def test_gradients_taken_after_a_gather_ends_are_not_noted(group_of_one):
-    """The post-accumulate hooks live for the gathered block only."""
+    """The post-accumulate hooks live for the gathered block only; a second block gathers and hooks afresh."""
     model = tiny()
     sharding.shard(model)
     with sharding.gathered(model):
         pass
     with sharding.gathered(model):
-        assert not sharding.has_gradients(model, [])
+        assert not sharding.has_gradients(model, []) and not any(isinstance(p, DTensor) for p in model.parameters())
         sharding.reduce_gradients(model)  # every process's zero-loss probe notes nothing
         assert not sharding.has_gradients(model, [])
+        loss(model, torch.ones((1, 3), dtype=torch.long)).backward()
+        assert sharding.has_gradients(model, [])
 
 
-def test_after_a_step_outside_a_gather_the_model_stays_sharded(group_of_one):
+def test_after_a_step_the_model_is_as_whole_as_it_was(group_of_one):
     model = tiny()
     sharding.shard(model)
     sharding.after_step(model)
     sharding.after_step(tiny())  # unsharded: nothing to do
     assert all(isinstance(p, DTensor) for p in model.parameters())
+    with sharding.gathered(model):
+        sharding.reduce_gradients(model)  # leaves the shards registered, for the optimizer
+        assert all(isinstance(p, DTensor) for p in model.parameters())
+        sharding.after_step(model)
+        assert not any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def test_the_frozen_copy_of_bfloat16_weights_is_bfloat16(group_of_one):
+    model = tiny().to(torch.bfloat16)
+    sharding.shard(model)
+    twin = sharding.frozen_copy(model)
+    assert {p.dtype for p in twin.parameters()} == {torch.bfloat16}
+
+
+def test_loading_whole_weights_reports_a_key_the_model_lacks(group_of_one):
+    model = tiny()
+    sharding.shard(model)
+    weights = sharding.full_weights(model, keep=True)
+    missing, unexpected = sharding.load_full_weights(model, {**weights, "value_head.weight": torch.zeros(1, 32)})
+    assert (missing, unexpected) == ([], ["value_head.weight"])
 
 
 def test_the_frozen_copy_keeps_the_compute_dtype_buffers_and_eval_mode(group_of_one):
@@ -121,3 +145,23 @@ def test_reloaded_moments_are_sharded_as_their_parameters_and_the_step_count_is_
         assert isinstance(moments["exp_avg"], DTensor) and moments["exp_avg"].placements == param.placements
         assert not isinstance(moments["step"], DTensor) and float(moments["step"]) == 1.0
         assert torch.equal(moments["exp_avg_sq"].full_tensor(), state["state"][i]["exp_avg_sq"])
+
+
+@pytest.mark.usefixtures("single_thread")
+@pytest.mark.parametrize("config", [GRPOConfig(), SFTConfig(), ReLIFTConfig(sft_batch=2)], ids=["grpo", "sft", "relift"])
+def test_a_sharded_update_steps_as_the_plain_one(group_of_one, config):
+    """The update hands its sharded model to the step, which reduces the gathered gradients into the
+    shards before stepping them (ReLIFT: its RL step and, with two all-wrong prompts in its buffer,
+    its SFT step). With one process the stepped weights are the plain update's."""
+    plain, sharded = tiny_context(mini_batch_prompts=3), tiny_context(mini_batch_prompts=3)
+    sharding.shard(sharded.model)
+    batch = rollout_batch(plain, [[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    expected = ALGORITHMS.get(config.name)(config, plain).update(batch.examples, batch)
+    algorithm = ALGORITHMS.get(config.name)(config, sharded)  # its optimizer holds the shards, as the runner builds it
+    with sharding.gathered(sharded.model):
+        found = algorithm.update(batch.examples, batch)
+    assert found["train/grad_norm"] == pytest.approx(expected["train/grad_norm"], rel=1e-5) and expected["train/grad_norm"] > 0
+    weights = sharding.full_weights(sharded.model, keep=True)
+    for name, value in plain.model.state_dict().items():
+        if name in weights:
+            torch.testing.assert_close(weights[name], value, rtol=1e-5, atol=1e-6, msg=name)
