@@ -160,6 +160,7 @@ def test_a_sharded_update_steps_as_the_plain_one(group_of_one, config):
     algorithm = ALGORITHMS.get(config.name)(config, sharded)  # its optimizer holds the shards, as the runner builds it
     with sharding.gathered(sharded.model):
         found = algorithm.update(batch.examples, batch)
+        assert not any(isinstance(p, DTensor) for p in sharded.model.parameters())  # gathered again after the step
     assert found["train/grad_norm"] == pytest.approx(expected["train/grad_norm"], rel=1e-5) and expected["train/grad_norm"] > 0
     weights = sharding.full_weights(sharded.model, keep=True)
     for name, value in plain.model.state_dict().items():
