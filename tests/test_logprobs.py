@@ -99,9 +99,10 @@ def test_rows_without_completion_tokens_get_log_probs_of_the_full_width(checkpoi
     empty = replace(batch.sequences, target_mask=torch.zeros_like(batch.mask))
     batch = replace(batch, sequences=empty)
     rows = torch.tensor([0, 3])
-    logp, _ = completion_logprobs(ctx.model, batch, rows)
-    full, _ = target_logprobs(ctx.model, batch.sequences.select(rows))
-    assert logp.shape == (2, batch.mask.shape[1])
+    logp, entropy = completion_logprobs(ctx.model, batch, rows)
+    full, full_entropy = target_logprobs(ctx.model, batch.sequences.select(rows))
+    assert entropy is None and full_entropy is None  # entropies only when asked for
+    assert logp.shape == (2, batch.mask.shape[1]) and (logp[:, 1:] == 0).all()
     torch.testing.assert_close(logp[:, 0], full[:, 0], atol=1e-5, rtol=1e-5)  # the one position it scores
 
 

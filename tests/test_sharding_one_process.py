@@ -12,6 +12,7 @@ from torch.distributed.tensor import DTensor
 from algorithms import ALGORITHMS, sharding
 from algorithms.configs import GRPOConfig, ReLIFTConfig, SFTConfig
 from algorithms.precision import compute_dtype, set_compute_dtype
+from algorithms.reference import frozen_reference
 from tests.rl_helpers import rollout_batch, single_thread, tiny_context  # noqa: F401 (fixture)
 from tests.sharding_worker import loss, measure, tiny
 
@@ -84,6 +85,16 @@ def test_after_a_step_the_model_is_as_whole_as_it_was(group_of_one):
         assert all(isinstance(p, DTensor) for p in model.parameters())
         sharding.after_step(model)
         assert not any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def test_a_sharded_policys_kl_reference_is_its_sharded_frozen_copy(group_of_one):
+    model = tiny()
+    sharding.shard(model)
+    reference = frozen_reference(model)
+    assert sharding.is_sharded(reference) and reference is not model and not any(p.requires_grad for p in reference.parameters())
+    ids = torch.ones((1, 3), dtype=torch.long)
+    with sharding.gathered(model, reference), torch.no_grad():
+        assert torch.equal(reference(input_ids=ids).logits, model(input_ids=ids).logits)
 
 
 def test_the_frozen_copy_of_bfloat16_weights_is_bfloat16(group_of_one):
