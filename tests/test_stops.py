@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
+from tokenizers import processors
 from transformers import GenerationConfig
 
 from algorithms.batch import tokenize_demos
@@ -152,6 +155,7 @@ def test_a_template_that_ends_turns_with_plain_text_has_no_end_of_turn_token():
     tokenizer = train_tokenizer()
     tokenizer.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n\n{% endfor %}"
     assert end_of_turn_id(tokenizer) is None  # "\n\n" is text, not a special token
+    assert end_of_turn_id(SimpleNamespace()) is None  # a tokenizer class with no chat templates at all
     assert demo_end_id(tokenizer) == tokenizer.eos_token_id
     assert stop_token_ids(tokenizer) == (tokenizer.eos_token_id,)
 
@@ -169,3 +173,21 @@ def test_texts_are_cut_before_the_first_stop_string_even_at_the_start():
     assert stops.cut("12 END 3 ### 4 END") == "12 "
     assert stops.cut("### 4") == ""
     assert stops.cut("no stop here") == "no stop here"
+
+
+def test_the_end_of_turn_token_under_a_template_that_checks_roles_and_a_tokenizer_that_adds_bos():
+    """Mistral-style templates raise on roles they do not know, and Llama-style tokenizers put a BOS
+    before any text they encode with special tokens: the probe asks only for user and assistant
+    turns, and encodes the text after the assistant's content without special tokens."""
+    tokenizer = train_tokenizer()
+    tokenizer.chat_template = (
+        "{% for m in messages %}{% if m['role'] not in ['system', 'user', 'assistant'] %}"
+        "{{ raise_exception('roles are system, user or assistant') }}{% endif %}"
+        "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    )
+    bos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single="<|endoftext|> $A", special_tokens=[("<|endoftext|>", bos)]
+    )
+    assert tokenizer("x")["input_ids"][0] == bos  # the BOS is there unless special tokens are left out
+    assert end_of_turn_id(tokenizer) == tokenizer.convert_tokens_to_ids("<|im_end|>")
