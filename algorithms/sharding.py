@@ -197,10 +197,13 @@ def full_weights(model: nn.Module, keep: bool) -> dict[str, Tensor | None]:
 
 
 def load_full_weights(model: nn.Module, state: dict[str, Tensor]) -> tuple[list[str], list[str]]:
-    """Whole weights into a sharded model, each process keeping its shards; returns (missing, unexpected) keys."""
+    """Whole weights into a sharded model, each process keeping its shards; returns (missing, unexpected)
+    keys as `load_state_dict` does (a tied copy absent from `state` is missing there too)."""
+    # torch fills a key `state` lacks from the model's own value and reports nothing, so missing keys are found here
+    missing = [key for key in model.state_dict() if key not in state]
     # a copy: torch replaces the dict's tensors with shards of them
     result = set_model_state_dict(model, dict(state), options=StateDictOptions(full_state_dict=True, strict=False))
-    return list(result.missing_keys), list(result.unexpected_keys)
+    return missing, list(result.unexpected_keys)
 
 
 def load_optimizer(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.distributed as dist
+from safetensors.torch import save_file
 from torch.distributed.tensor import DTensor
 
 from algorithms import ALGORITHMS, sharding
 from algorithms.configs import GRPOConfig, ReLIFTConfig, SFTConfig
 from algorithms.precision import compute_dtype, set_compute_dtype
 from algorithms.reference import frozen_reference
+from bench.checkpoint import load_weights
 from tests.rl_helpers import rollout_batch, single_thread, tiny_context  # noqa: F401 (fixture)
 from tests.sharding_worker import loss, measure, tiny
 
@@ -36,7 +38,7 @@ def test_one_process_holds_every_weight_and_its_reduced_gradient_is_the_whole_ba
     assert found["logits_after_step_diff"] == 0.0
     assert found["frozen_diff"] == 0.0 and found["frozen_is_frozen"]
     assert found["weights_keys_match"] and found["weights_diff"] == 0.0
-    assert (found["load_missing"], found["load_unexpected"]) == ([], [])
+    assert (found["load_missing"], found["load_unexpected"]) == (["lm_head.weight"], [])  # tied: saved once
     assert found["moments_diff"] == 0.0 and found["reloaded_weights_diff"] == 0.0
     assert (found["bf16_gathered_dtypes"], found["bf16_shard_dtypes"]) == (["torch.bfloat16"], ["torch.float32"])
 
@@ -104,12 +106,27 @@ def test_the_frozen_copy_of_bfloat16_weights_is_bfloat16(group_of_one):
     assert {p.dtype for p in twin.parameters()} == {torch.bfloat16}
 
 
-def test_loading_whole_weights_reports_a_key_the_model_lacks(group_of_one):
+def test_loading_whole_weights_reports_keys_as_load_state_dict_does(group_of_one):
+    """torch's own sharded load fills a key the state lacks from the model's value and says nothing:
+    a checkpoint without a weight must still be refused, naming it."""
     model = tiny()
     sharding.shard(model)
     weights = sharding.full_weights(model, keep=True)
     missing, unexpected = sharding.load_full_weights(model, {**weights, "value_head.weight": torch.zeros(1, 32)})
-    assert (missing, unexpected) == ([], ["value_head.weight"])
+    assert (missing, unexpected) == (["lm_head.weight"], ["value_head.weight"])  # the tied copy, as load_state_dict says
+    truncated = {k: v for k, v in weights.items() if k != "model.norm.weight"}
+    assert sharding.load_full_weights(model, truncated) == (["model.norm.weight", "lm_head.weight"], [])
+
+
+def test_a_checkpoint_without_a_weight_is_refused_for_a_sharded_model(group_of_one, tmp_path):
+    model = tiny()
+    sharding.shard(model)
+    weights = sharding.full_weights(model, keep=True)
+    save_file(weights, tmp_path / "model.safetensors")
+    load_weights(model, tmp_path)  # whole, its tied copy saved once: loads
+    save_file({k: v for k, v in weights.items() if k != "model.norm.weight"}, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=r"does not match the model: missing \['model.norm.weight'\], unexpected \[\]"):
+        load_weights(model, tmp_path)
 
 
 def test_the_frozen_copy_keeps_the_compute_dtype_buffers_and_eval_mode(group_of_one):
