@@ -2,7 +2,7 @@
 
 Rows look like GSM8K (`question`, `answer` = worked solution ending in `#### N`)
 and are scored by the same GSM8K grader. Easy: three-term addition of numbers up to 10 (dense
-reward for the tiny base). Hard: five operands up to 99 with subtraction (sparse reward).
+reward for the tiny base). Hard: five operands up to 99 with subtraction (beyond the tiny base: README "The sparse-reward split").
 """
 
 from __future__ import annotations
