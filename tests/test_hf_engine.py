@@ -104,7 +104,7 @@ def test_a_kv_cache_budget_splits_calls_and_keeps_greedy_outputs():
     greedy = Sampling(0.0, 1.0, 10)
     config = model.config
     longest = max(len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"])
-    per_prompt_mib = 2 * config.num_hidden_layers * config.num_key_value_heads * (config.hidden_size // config.num_attention_heads) * 4 * 2 * (longest + 10) / 2**20
+    per_prompt_mib = 2 * config.num_hidden_layers * config.num_key_value_heads * (config.hidden_size // config.num_attention_heads) * 4 * (longest + 2 * 10) / 2**20  # the prompt once, 10 tokens per sample
 
     def calls(engine: HFEngine) -> tuple[list[int], list[str]]:
         sizes: list[int] = []

@@ -1,10 +1,11 @@
 """Rollouts with a transformers model: CPU or GPU.
 
 Two paths over the same model and the same sampling distribution:
-- `share_prefix=True` (default): each prompt is prefilled once, its KV cache
-  repeated for its n samples, then decoded token by token with our sampler,
-  stopping as soon as every sequence has finished. For n samples per prompt this
-  saves (n-1)/n of the prompt compute.
+- `share_prefix=True` (default): each prompt is prefilled once for its n samples,
+  then decoded token by token with our sampler, stopping as soon as every sequence
+  has finished. For n samples per prompt this saves (n-1)/n of the prompt compute;
+  decode attention reads the prompt's keys once for all n (bench/rollout/prefix_attention.py)
+  where the model's attention allows, else from a cache that repeats them.
 - `share_prefix=False`: plain `model.generate` on n copies of each prompt, the
   reference the fast path is measured and tested against.
 The fast path draws each prompt's samples from its own seeded generator (bench/rollout/sampling.py),
@@ -22,6 +23,7 @@ from torch import Tensor
 from algorithms.kv_cache_name import cache_kwargs, output_cache
 from algorithms.logprobs import position_ids
 from bench.rollout.kv_cache import preallocated_cache
+from bench.rollout.prefix_attention import decoding_with_shared_prefix, shared_prefix_cache, supports_shared_prefix
 from bench.rollout.sampling import prompt_uniforms, sample_tokens
 from algorithms.precision import compute_autocast, compute_dtype
 from algorithms.stops import Stops, length_mask, stop_token_ids
@@ -88,13 +90,15 @@ class HFEngine:
         )
 
     def _prompts_within_kv_budget(self, prompts: list[str], n: int, max_new_tokens: int) -> int:
-        """Prompts whose n sequences' keys and values, at the longest prompt + max_new_tokens, fit in kv_cache_mib (at least 1)."""
+        """Prompts whose keys and values fit in kv_cache_mib (at least 1): the longest prompt once and
+        max_new_tokens per sample under shared-prefix attention, else the two per sample."""
         config = self.model.config
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
         element = torch.empty(0, dtype=compute_dtype(self.model)).element_size()
         longest = max(len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"])
-        per_prompt = 2 * config.num_hidden_layers * kv_heads * head_dim * element * n * (longest + max_new_tokens)
+        positions = longest + n * max_new_tokens if supports_shared_prefix(self.model) else n * (longest + max_new_tokens)
+        per_prompt = 2 * config.num_hidden_layers * kv_heads * head_dim * element * positions
         return max(1, int(self.kv_cache_mib * 2**20 // per_prompt))
 
     def _encode(self, prompts: list[str]):
@@ -105,7 +109,11 @@ class HFEngine:
         prompt_ids, prompt_mask = encoded["input_ids"], encoded["attention_mask"]
         positions = position_ids(prompt_mask)
         out = self.model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions, use_cache=True, logits_to_keep=1)
-        cache = preallocated_cache(output_cache(out), n, prompt_ids.shape[1] + sampling.max_new_tokens)
+        shared = supports_shared_prefix(self.model)
+        if shared:
+            cache = shared_prefix_cache(output_cache(out), prompt_mask, n, sampling.max_new_tokens)
+        else:
+            cache = preallocated_cache(output_cache(out), n, prompt_ids.shape[1] + sampling.max_new_tokens)
         logits = out.logits[:, -1].repeat_interleave(n, 0)
         rows = logits.shape[0]
         attention = torch.zeros(rows, prompt_ids.shape[1] + sampling.max_new_tokens, dtype=torch.long, device=self.device)
@@ -132,13 +140,17 @@ class HFEngine:
                 keep = (~done).nonzero().squeeze(-1)
                 cache.batch_select_indices(keep)
                 active, token, next_position, done = active[keep], token[keep], next_position[keep], done[keep]
-            out = self.model(
-                input_ids=token[:, None],
-                attention_mask=attention[active, : prompt_ids.shape[1] + t + 1],
-                position_ids=next_position,
-                **cache_kwargs(cache),
-                use_cache=True,
-            )
+            if shared:  # the cache masks the prompt's padding; a row sees all its own tokens
+                with decoding_with_shared_prefix(self.model):
+                    out = self.model(input_ids=token[:, None], position_ids=next_position, **cache_kwargs(cache), use_cache=True, shared_prefix=cache)
+            else:
+                out = self.model(
+                    input_ids=token[:, None],
+                    attention_mask=attention[active, : prompt_ids.shape[1] + t + 1],
+                    position_ids=next_position,
+                    **cache_kwargs(cache),
+                    use_cache=True,
+                )
             next_position = next_position + 1
             logits = out.logits[:, -1]
         return prompt_ids.repeat_interleave(n, 0), prompt_mask.repeat_interleave(n, 0), tokens, logprobs, lengths, ~stopped_rows
