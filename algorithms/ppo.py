@@ -12,7 +12,8 @@ update. The critic minimises 0.5 * max((V - R)^2, (clip(V, V_old +- 0.5) - R)^2)
 a scalar head, with its own AdamW at `critic_lr_mult` x the policy lr.
 `critic=head`: the scalar head sits on the policy's own transformer; the value
 loss then also trains that shared trunk (stepped by the policy optimizer) and only
-the head runs at the critic lr.
+the head runs at the critic lr. The critic computes in the policy's compute dtype,
+and under `sharding=fsdp` a separate critic is sharded as the policy is.
 
 Departures from verl's reference code:
 1. The critic steps once per policy mini-batch, just before the policy step, in
@@ -46,6 +47,7 @@ from algorithms.configs import PPOConfig
 from algorithms.context import TrainContext, clip_and_step, make_optimizer
 from algorithms.logprobs import shared_prompt_forward
 from algorithms.parallel import Parallel
+from algorithms.precision import compute_autocast, compute_dtype, set_compute_dtype
 from algorithms.losses import ClipSettings, agg_loss
 from algorithms.policy_gradient import PGSettings, PolicyGradient
 from algorithms.reference import causal_lm, frozen_reference
@@ -107,20 +109,32 @@ def explained_variance(values: Tensor, returns: Tensor, mask: Tensor) -> float:
 
 # --- the critic ---------------------------------------------------------------
 class ValueModel(nn.Module):
-    """A scalar head on a causal LM's transformer, read where each completion token is predicted."""
+    """A scalar head on a causal LM's transformer, read where each completion token is predicted.
+    It computes in the policy's compute dtype (algorithms/precision.py), as verl's critic does in its actor's."""
 
-    def __init__(self, backbone: nn.Module, hidden_size: int, init_std: float) -> None:
+    def __init__(self, backbone: nn.Module, hidden_size: int, init_std: float, dtype: torch.dtype) -> None:
         super().__init__()
         self.backbone = backbone
         weight = next(backbone.parameters())
         self.head = nn.Linear(hidden_size, 1, device=weight.device, dtype=weight.dtype)
         nn.init.normal_(self.head.weight, std=init_std)  # as the token-classification head verl's critic loads
         nn.init.zeros_(self.head.bias)
+        set_compute_dtype(self, dtype)
+        set_compute_dtype(backbone, dtype)
 
-    def forward(self, batch: RolloutBatch, rows: Tensor) -> Tensor:
-        """`[R, T]` values of `rows`: position t - 1's hidden state values the prefix before completion token t."""
+    @property
+    def _no_split_modules(self) -> list[str]:
+        """The backbone's decoder layers: the units `sharding.shard` wraps."""
+        return self.backbone._no_split_modules
+
+    def forward(self, batch: RolloutBatch | None = None, rows: Tensor | None = None, **backbone_inputs: Any) -> Tensor:
+        """`[R, T]` values of `rows`: position t - 1's hidden state values the prefix before completion token t.
+        Called with the backbone's own inputs instead (as `sharding.reduce_gradients` does), `[B, L]` head outputs."""
+        if batch is None:  # summed over the one output: a new tensor (FSDP warns when a unit returns a view)
+            return self.head(self.backbone(**backbone_inputs).last_hidden_state).sum(-1)
         hidden = torch.cat(shared_prompt_forward(self.backbone, batch, rows, lambda out: out.last_hidden_state), 1)
-        values = self.head(hidden).squeeze(-1).float()
+        with compute_autocast(self):
+            values = self.head(hidden).squeeze(-1).float()
         return F.pad(values, (0, batch.mask.shape[1] - values.shape[1]))
 
     @torch.no_grad()
@@ -133,13 +147,19 @@ class ValueModel(nn.Module):
 
 
 def build_critic(policy: nn.Module, mode: str) -> tuple[ValueModel, nn.Module]:
-    """The value model and the part the critic owns (optimises, checkpoints): all of it, or only its head."""
+    """The value model and the part the critic owns (optimises, checkpoints): all of it, or only its head.
+    A separate critic of a sharded policy is sharded the same way (every process must call this then)."""
     if mode not in CRITIC_MODES:
         raise ValueError(f"unknown critic {mode!r}; known: {', '.join(CRITIC_MODES)}")
     shared = mode == "head"
     transformer = causal_lm(policy).base_model  # a LoRA policy's transformer keeps its adapters
-    backbone = transformer if shared else copy.deepcopy(transformer)
-    critic = ValueModel(backbone, policy.config.hidden_size, policy.config.initializer_range)
+    if shared:
+        backbone = transformer
+    else:
+        backbone = sharding.plain_copy(transformer) if sharding.is_sharded(policy) else copy.deepcopy(transformer)
+    critic = ValueModel(backbone, policy.config.hidden_size, policy.config.initializer_range, compute_dtype(policy))
+    if not shared and sharding.is_sharded(policy):
+        sharding.shard(critic)
     return critic, critic.head if shared else critic
 
 
@@ -167,6 +187,10 @@ class PPO(Algorithm):
         )
 
     def update(self, examples: list[Example], rollouts: RolloutBatch | None) -> dict[str, float]:
+        with sharding.gathered(self.critic):
+            return self._update(rollouts)
+
+    def _update(self, rollouts: RolloutBatch) -> dict[str, float]:
         mask = rollouts.mask.float()
         micro = self.ctx.settings.micro_batch_size
         old_values = self.critic.all_values(rollouts, micro, self.ctx.parallel)
@@ -189,7 +213,8 @@ class PPO(Algorithm):
         parallel = self.ctx.parallel
         rows = parallel.own(torch.arange(len(rollouts.rewards), device=self.ctx.device), rollouts.group_ids)
         logp = self.pg.chunked_logprobs(self.ctx.model, rollouts, rows)[rows]
-        ref = self.pg.chunked_logprobs(self.reference, rollouts, rows)[rows]
+        with sharding.gathered(self.reference):
+            ref = self.pg.chunked_logprobs(self.reference, rollouts, rows)[rows]
         return parallel.gather_rows(rows, self.kl(logp, ref), len(rollouts.rewards))
 
     def value_step(self, rollouts: RolloutBatch, old_values: Tensor, returns: Tensor, prompts: Tensor) -> dict[str, float]:
@@ -224,6 +249,11 @@ class PPO(Algorithm):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pg.load_state_dict(state["policy"])
-        self.owned.load_state_dict(state["critic"])
+        if sharding.is_sharded(self.owned):
+            missing, unexpected = sharding.load_full_weights(self.owned, state["critic"])
+            if missing or unexpected:
+                raise KeyError(f"critic checkpoint does not match the critic: missing {missing}, unexpected {unexpected}")
+        else:
+            self.owned.load_state_dict(state["critic"])
         sharding.load_optimizer(self.critic_optimizer, state["critic_optimizer"])
         self.critic_scheduler.load_state_dict(state["critic_scheduler"])

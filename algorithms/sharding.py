@@ -133,12 +133,17 @@ def reduce_gradients(model: nn.Module) -> None:
     try:
         weight = next(model.parameters())
         out = model(input_ids=torch.zeros((1, 1), dtype=torch.long, device=weight.device), use_cache=False)
-        (out.logits.sum() * 0).backward()
+        (_first_tensor(out).sum() * 0).backward()
     finally:
         for unit in units(model):
             unit.set_requires_gradient_sync(False, recurse=False)
     shards.pending = False
     _reshard(model)
+
+
+def _first_tensor(out: Any) -> Tensor:
+    """A forward's output tensor: a transformers output's first field (a causal LM's logits), or the tensor itself."""
+    return out if isinstance(out, Tensor) else out[0]
 
 
 def after_step(model: nn.Module) -> None:
@@ -164,6 +169,23 @@ def frozen_copy(model: nn.Module) -> nn.Module:
         for mine, theirs in zip(twin.buffers(), model.buffers(), strict=True):
             mine.copy_(theirs)
     return twin
+
+
+def plain_copy(module: nn.Module) -> nn.Module:
+    """An unsharded copy of a submodule of a sharded model that is no unit itself (FSDP modules cannot be
+    deep-copied): its class built from its config on the meta device, so no random init draws, then its
+    weights gathered whole and its buffers copied. Every process must call it, in step."""
+    if isinstance(module, FSDPModule):
+        raise ValueError(f"{type(module).__name__} is an FSDP unit; plain_copy copies a module that holds units")
+    weights = next(module.parameters())
+    with torch.device("meta"):
+        twin = type(module)(module.config).to(weights.dtype)
+    twin.to_empty(device=weights.device)
+    twin.load_state_dict(full_state(module.state_dict(), keep=True))
+    with torch.no_grad():
+        for mine, theirs in zip(twin.buffers(), module.buffers(), strict=True):
+            mine.copy_(theirs)
+    return twin.train(module.training)
 
 
 def local(param: Tensor) -> Tensor:

@@ -95,8 +95,6 @@ def check_sharding(cfg: DictConfig, world: int) -> None:
         return
     if world == 1:
         raise ConfigError("sharding=fsdp shards the policy over the processes of torchrun; one process has nothing to shard (use sharding=none)")
-    if cfg.algorithm.name == "ppo":
-        raise ConfigError("sharding=fsdp does not shard PPO's critic yet; use sharding=none for algorithm=ppo")
     if cfg.model.lora.r > 0:
         raise ConfigError("sharding=fsdp with LoRA (model.lora.r > 0) is not built; LoRA's few trained weights need no sharding: use sharding=none")
 

@@ -86,9 +86,12 @@ def test_two_processes_train_and_evaluate_as_one(one_process_grpo, tmp_path, sha
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("overrides", "sharding"), [(PPO, "none"), (SFT, "none"), (RELIFT, "fsdp")], ids=["ppo", "sft", "relift-fsdp"])
+@pytest.mark.parametrize(
+    ("overrides", "sharding"), [(PPO, "none"), (PPO, "fsdp"), (SFT, "none"), (RELIFT, "fsdp")], ids=["ppo", "ppo-fsdp", "sft", "relift-fsdp"]
+)
 def test_ppo_sft_and_relift_on_two_processes_train_as_on_one(tmp_path, overrides, sharding):
-    """PPO adds the critic: its values are computed per process and gathered, its loss and steps summed.
+    """PPO adds the critic: its values are computed per process and gathered, its loss and steps summed
+    (sharded: the critic too, and its reward-KL reference).
     SFT's token-mean NLL counts every process's demonstration tokens. ReLIFT, sharded, steps its separate
     SFT optimizer on the reduced gradient shards every step. The 2-process run goes first, on an empty
     cache: rank 0 builds the base (moving its RNG), yet the value head is drawn alike on both ranks."""

@@ -13,6 +13,7 @@ from algorithms.logprobs import target_logprobs
 from algorithms.parallel import SINGLE
 from algorithms.losses import ClipSettings
 from algorithms.policy_gradient import PGSettings, PolicyGradient
+from algorithms.precision import set_compute_dtype
 from algorithms.ppo import PPOConfig, build_critic, clipped_value_loss, explained_variance, gae, masked_whiten, token_rewards
 from tests.rl_helpers import all_finite, changed, rollout_batch, single_thread, snapshot, tiny_context  # noqa: F401
 
@@ -328,3 +329,16 @@ def test_a_boolean_outcome_is_a_reward_of_one_or_zero():
     """The outcome takes the mask's dtype before it is scattered onto the last token."""
     rewards = token_rewards(torch.tensor([True, False]), MASK, torch.zeros_like(MASK), kl_coef=0.0)
     assert rewards.dtype == MASK.dtype and rewards.sum(-1).tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("mode", ["separate", "head"])
+def test_the_critic_computes_in_the_policys_compute_dtype_over_fp32_weights(mode):
+    ctx = tiny_context()
+    set_compute_dtype(ctx.model, torch.bfloat16)
+    critic, _ = build_critic(ctx.model, mode)
+    seen = []
+    for linear in (critic.backbone.layers[0].self_attn.q_proj, critic.head):  # the residual stream stays fp32, the matmuls do not
+        linear.register_forward_hook(lambda module, inputs, out: seen.append(out.dtype))
+    values = critic(rollout_batch(ctx, [[1.0, 0.0]]), torch.arange(2))
+    assert len(seen) >= 2 and set(seen) == {torch.bfloat16}
+    assert values.dtype == torch.float32 and all(p.dtype == torch.float32 for p in critic.parameters())

@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from torch.distributed.tensor import DTensor
 
 from algorithms import ALGORITHMS, sharding
-from algorithms.configs import GRPOConfig, ReLIFTConfig, SFTConfig
+from algorithms.configs import GRPOConfig, PPOConfig, ReLIFTConfig, SFTConfig
 from algorithms.precision import compute_dtype, set_compute_dtype
 from algorithms.reference import frozen_reference
 from bench.checkpoint import load_weights
@@ -175,25 +175,71 @@ def test_reloaded_moments_are_sharded_as_their_parameters_and_the_step_count_is_
         assert torch.equal(moments["exp_avg_sq"].full_tensor(), state["state"][i]["exp_avg_sq"])
 
 
+NORMS = {"relift": ["train/grad_norm", "train/sft_grad_norm"], "ppo": ["train/critic_grad_norm", "train/grad_norm"]}
+
+
 @pytest.mark.usefixtures("single_thread")
-@pytest.mark.parametrize("config", [GRPOConfig(), SFTConfig(), ReLIFTConfig(sft_batch=2)], ids=["grpo", "sft", "relift"])
+@pytest.mark.parametrize(
+    "config",
+    [GRPOConfig(), SFTConfig(), ReLIFTConfig(sft_batch=2), PPOConfig(), PPOConfig(critic="head")],
+    ids=["grpo", "sft", "relift", "ppo", "ppo-head"],
+)
 def test_a_sharded_update_steps_as_the_plain_one(group_of_one, config):
     """The update hands its sharded model to the step, which reduces the gathered gradients into the
     shards before stepping them (ReLIFT: its RL step and, with two all-wrong prompts in its buffer,
-    its SFT step). With one process the stepped weights are the plain update's."""
+    its SFT step; PPO: its critic's step too, the separate critic sharded as the policy is). With one
+    process the stepped weights are the plain update's."""
     plain, sharded = tiny_context(mini_batch_prompts=3), tiny_context(mini_batch_prompts=3)
     sharding.shard(sharded.model)
     batch = rollout_batch(plain, [[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
-    expected = ALGORITHMS.get(config.name)(config, plain).update(batch.examples, batch)
+    torch.manual_seed(0)  # the same value head for both
+    reference = ALGORITHMS.get(config.name)(config, plain)
+    expected = reference.update(batch.examples, batch)
+    torch.manual_seed(0)
     algorithm = ALGORITHMS.get(config.name)(config, sharded)  # its optimizer holds the shards, as the runner builds it
     with sharding.gathered(sharded.model):
+        with torch.no_grad():  # a step's rollouts run the policy first, so FSDP initialises from its root
+            sharded.model(input_ids=batch.sequences.input_ids[:1])
         found = algorithm.update(batch.examples, batch)
         assert not any(isinstance(p, DTensor) for p in sharded.model.parameters())  # gathered again after the step
-    norms = [key for key in expected if key.endswith("grad_norm")]  # ReLIFT's SFT step reports its own
-    assert norms == (["train/grad_norm", "train/sft_grad_norm"] if config.name == "relift" else ["train/grad_norm"])
+    norms = [key for key in expected if key.endswith("grad_norm")]  # ReLIFT's SFT step and PPO's critic report their own
+    assert sorted(norms) == NORMS.get(config.name, ["train/grad_norm"])
     for key in norms:
         assert found[key] == pytest.approx(expected[key], rel=1e-5) and expected[key] > 0, key
     weights = sharding.full_weights(sharded.model, keep=True)
     for name, value in plain.model.state_dict().items():
         if name in weights:
             torch.testing.assert_close(weights[name], value, rtol=1e-5, atol=1e-6, msg=name)
+    if config.name == "ppo":
+        assert sharding.is_sharded(algorithm.critic) is (config.critic == "separate")
+        critic = sharding.full_state(algorithm.owned.state_dict(), keep=True)
+        for name, value in reference.owned.state_dict().items():
+            torch.testing.assert_close(critic[name], value, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_a_sharded_critic_reloads_its_whole_weights_and_refuses_a_truncated_state(group_of_one):
+    """PPO's state holds the separate critic whole (as a checkpoint writes it); loading it back re-shards it."""
+    ctx = tiny_context()
+    sharding.shard(ctx.model)
+    algorithm = ALGORITHMS.get("ppo")(PPOConfig(), ctx)
+    saved = sharding.full_state(algorithm.state_dict(), keep=True)
+    with torch.no_grad():
+        for p in algorithm.owned.parameters():
+            p.to_local().zero_()
+    algorithm.load_state_dict(saved)
+    reloaded = sharding.full_state(algorithm.owned.state_dict(), keep=True)
+    assert reloaded.keys() == saved["critic"].keys() and all(torch.equal(reloaded[k], saved["critic"][k]) for k in reloaded)
+    del saved["critic"]["head.bias"]
+    with pytest.raises(KeyError, match=r"missing \['head.bias'\]"):
+        algorithm.load_state_dict(saved)
+
+
+def test_a_plain_copy_is_of_a_module_holding_units_never_of_a_unit(group_of_one):
+    model = tiny()
+    sharding.shard(model)
+    twin = sharding.plain_copy(model.model)
+    assert not sharding.units(twin) and not any(isinstance(p, DTensor) for p in twin.parameters())
+    whole = sharding.full_state(model.model.state_dict(), keep=True)
+    assert all(torch.equal(value, whole[name]) for name, value in twin.state_dict().items())
+    with pytest.raises(ValueError, match="is an FSDP unit"):
+        sharding.plain_copy(model)
