@@ -8,7 +8,8 @@ Sections:
   rollout  tokens/s of our HF engine (prefix-shared, preallocated KV cache) vs
            plain `model.generate` on n copies of each prompt.
   step     one GRPO step split into generate / score / forward+backward / optimizer.
-  memory   peak resident memory of the process (CPU) or peak CUDA allocation; and the
+  memory   peak resident memory of the process (CPU) or peak CUDA allocation, and the peak
+           after each section it ran (the first to reach the peak holds it); and the
            update's peak on a 151,936-token vocabulary at 1,024 completion tokens, for
            the fp32 log-softmax path, chunked log-probs, and chunked + checkpointing
            (bench/perf_memory.py), as ratios to the first.
@@ -106,10 +107,19 @@ def step_rows(cfg: DictConfig, steps: int) -> list[dict]:
     return [{"section": "step", "name": k, "seconds": v, "ratio": v / total} for k, v in split.items()]
 
 
-def memory_row(device: torch.device) -> dict:
+def peak_mib(device: torch.device) -> float:
+    """This process's peak so far: CUDA allocation on a GPU, resident memory on the CPU (never comes down)."""
     if device.type == "cuda":
-        return {"section": "memory", "name": "peak CUDA allocated", "mib": torch.cuda.max_memory_allocated() / 2**20}
-    return {"section": "memory", "name": "peak process RSS", "mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_rows(device: torch.device, peaks: list[tuple[str, float]]) -> list[dict]:
+    """The process's peak, then the peak after each in-process section it ran (the first to reach the peak holds it)."""
+    name = "peak CUDA allocated" if device.type == "cuda" else "peak process RSS"
+    return [{"section": "memory", "name": name, "mib": peaks[-1][1]}] + [
+        {"section": "memory", "name": f"  after {section}", "mib": mib} for section, mib in peaks
+    ]
 
 
 def time_to_target(cfg: DictConfig, target: float, max_steps: int, eval_every: int) -> dict:
@@ -251,27 +261,27 @@ def main() -> None:
     sections = set(args.sections.split(","))
     base = list(args.overrides)
     cfg = compose_config(base)
-    rows: list[dict] = []
-    if "rollout" in sections:
-        rows += rollout_rows(cfg, args.sequences, cfg.rollout.n, args.repeats)
-    if "step" in sections:
-        rows += step_rows(cfg, max(args.repeats, 3))
-    if "flops" in sections:
-        rows += flops_rows(cfg, max(args.repeats, 3))
-    if "job" in sections:
-        rows += job_rows(base)
-    if "scaling" in sections:
-        rows += scaling_rows(base, build.resolve_device(cfg.device), max(args.repeats, 3) + 1)
-    if "dash" in sections:
-        dash_base = [*base, f"train.micro_batch_size={args.dash_micro_batch}", "eval.n=16"]
-        rows += dash_rows(dash_base, args.target, args.max_steps, args.eval_every, args.seeds, args.dash_micro_batch)
-    if "trl" in sections:
-        rows += trl_rows([*base, "eval.n=16"], args.target, args.max_steps, args.eval_every, args.seeds)
-    if "memory" in sections:
-        rows.append(memory_row(build.resolve_device(cfg.device)))
-        rows += update_memory_rows(build.resolve_device(cfg.device))
-    print(format_table(rows))
     device = build.resolve_device(cfg.device)
+    dash_base = [*base, f"train.micro_batch_size={args.dash_micro_batch}", "eval.n=16"]
+    measured = {  # in this order; job, scaling and the memory section's update variants run in subprocesses
+        "rollout": lambda: rollout_rows(cfg, args.sequences, cfg.rollout.n, args.repeats),
+        "step": lambda: step_rows(cfg, max(args.repeats, 3)),
+        "flops": lambda: flops_rows(cfg, max(args.repeats, 3)),
+        "job": lambda: job_rows(base),
+        "scaling": lambda: scaling_rows(base, device, max(args.repeats, 3) + 1),
+        "dash": lambda: dash_rows(dash_base, args.target, args.max_steps, args.eval_every, args.seeds, args.dash_micro_batch),
+        "trl": lambda: trl_rows([*base, "eval.n=16"], args.target, args.max_steps, args.eval_every, args.seeds),
+    }
+    rows: list[dict] = []
+    peaks = [("imports and config", peak_mib(device))]  # the process's peak after each section: which one raised it
+    for name, run in measured.items():
+        if name in sections:
+            rows += run()
+            peaks.append((name, peak_mib(device)))
+    if "memory" in sections:
+        rows += memory_rows(device, peaks)
+        rows += update_memory_rows(device)
+    print(format_table(rows))
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     atomic_write_json(args.out / f"perf-{device.type}-{stamp}.json", {"rows": rows, "overrides": base, **provenance(device)})
 

@@ -1,8 +1,9 @@
 """The benchmark's time-to-target summaries, on hand-made per-seed runs."""
 
 import pytest
+import torch
 
-from bench.perf import medians, trl_summary
+from bench.perf import format_table, medians, memory_rows, trl_summary
 
 
 def run(seconds: float | None, trained: float, steps: int | None = 10) -> dict:
@@ -32,3 +33,11 @@ def test_a_seed_where_trl_missed_gives_an_upper_bound():
 def test_no_ratio_when_we_missed_the_target():
     row = trl_summary([run(None, 100), run(100, 100)], [run(50, 50), run(50, 50)], 0.38)[1]
     assert row["ratio"] is None and not row["ratio_is_upper_bound"]
+
+
+def test_the_memory_rows_give_the_peak_and_the_peak_after_each_section():
+    rows = memory_rows(torch.device("cpu"), [("imports and config", 400.0), ("rollout", 900.0), ("step", 950.0)])
+    assert [(row["name"], row["mib"]) for row in rows] == [
+        ("peak process RSS", 950.0), ("  after imports and config", 400.0), ("  after rollout", 900.0), ("  after step", 950.0),
+    ]
+    assert "900 MiB" in format_table(rows).splitlines()[3]
