@@ -116,8 +116,10 @@ class HFEngine:
             cache = preallocated_cache(output_cache(out), n, prompt_ids.shape[1] + sampling.max_new_tokens)
         logits = out.logits[:, -1].repeat_interleave(n, 0)
         rows = logits.shape[0]
-        attention = torch.zeros(rows, prompt_ids.shape[1] + sampling.max_new_tokens, dtype=torch.long, device=self.device)
-        attention[:, : prompt_ids.shape[1]] = prompt_mask.repeat_interleave(n, 0)
+        attention = None  # the repeated cache's attention mask; the shared one masks the prompt's padding itself
+        if not shared:
+            attention = torch.zeros(rows, prompt_ids.shape[1] + sampling.max_new_tokens, dtype=torch.long, device=self.device)
+            attention[:, : prompt_ids.shape[1]] = prompt_mask.repeat_interleave(n, 0)
         next_position = positions[:, -1:].repeat_interleave(n, 0) + 1
         pad = self.tokenizer.pad_token_id
         tokens = torch.full((rows, sampling.max_new_tokens), pad, dtype=torch.long, device=self.device)
@@ -130,7 +132,8 @@ class HFEngine:
             token, logp = sample_tokens(logits, sampling.temperature, sampling.top_p, uniforms[active, t])
             token, logp = token.masked_fill(done, pad), logp.masked_fill(done, 0.0)
             tokens[active, t], logprobs[active, t] = token, logp
-            attention[active, prompt_ids.shape[1] + t] = (~done).long()
+            if attention is not None:
+                attention[active, prompt_ids.shape[1] + t] = (~done).long()
             stopped = stops.hit(tokens[active, max(0, t - stops.window + 1) : t + 1], self.tokenizer) & ~done
             lengths[active[stopped]], stopped_rows[active[stopped]] = t + 1, True
             done = done | stopped
@@ -140,7 +143,7 @@ class HFEngine:
                 keep = (~done).nonzero().squeeze(-1)
                 cache.batch_select_indices(keep)
                 active, token, next_position, done = active[keep], token[keep], next_position[keep], done[keep]
-            if shared:  # the cache masks the prompt's padding; a row sees all its own tokens
+            if shared:  # a row sees all its own tokens (a finished row's are never read)
                 with decoding_with_shared_prefix(self.model):
                     out = self.model(input_ids=token[:, None], position_ids=next_position, **cache_kwargs(cache), use_cache=True, shared_prefix=cache)
             else:
