@@ -111,7 +111,7 @@ class ModelConfig:
     path: str | None = None  # HF checkpoint dir or hub id (hf models)
     dtype: str = "float32"  # compute dtype: float32 | bfloat16 (autocast over fp32 master weights; float16 is refused for training)
     pure_low_precision: bool = False  # opt-in: store the weights (and AdamW state) in `dtype` too; at lr 1e-6 most bf16 updates round away
-    micro_batch_size: int = 256  # default train.micro_batch_size: the tiny model takes a whole step at once
+    micro_batch_size: int = 64  # default train.micro_batch_size: the tiny model's update at 0.4-0.5x the peak memory of a whole step (256), as fast
     gradient_checkpointing: bool = False  # keep only each decoder layer's input and recompute the layer in backward (one extra forward)
     hidden_size: int = 128  # tiny: width
     num_layers: int = 4  # tiny: decoder layers

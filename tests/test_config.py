@@ -90,6 +90,6 @@ def test_eval_problems_is_a_count_or_all(problems):
 
 
 def test_the_micro_batch_defaults_to_the_models_and_an_override_wins():
-    assert compose_config().train.micro_batch_size == 256  # the tiny model: a whole step at once
+    assert compose_config().train.micro_batch_size == 64  # the tiny model: a step of 32 x 8 in four passes
     assert compose_config(["model=hf", "model.path=x"]).train.micro_batch_size == 8
     assert compose_config(["model=hf", "model.path=x", "train.micro_batch_size=2"]).train.micro_batch_size == 2
