@@ -69,12 +69,15 @@ def sharded(**overrides) -> OmegaConf:
     ("cfg", "world", "error"),
     [
         (sharded(), 1, "one process has nothing to shard"),
-        (sharded(algorithm={"name": "ppo"}), 2, "PPO's critic"),
         (sharded(model={"lora": {"r": 8}}), 2, "LoRA"),
     ],
-    ids=["one-process", "ppo", "lora"],
+    ids=["one-process", "lora"],
 )
 def test_what_sharding_does_not_cover_is_refused_by_name(cfg, world, error):
     with pytest.raises(ConfigError, match=error):
         check_sharding(cfg, world)
     check_sharding(OmegaConf.merge(cfg, {"sharding": "none"}), world)
+
+
+def test_ppo_with_its_separate_critic_is_sharded_not_refused():
+    check_sharding(sharded(algorithm={"name": "ppo"}), 2)
