@@ -241,5 +241,11 @@ def test_a_plain_copy_is_of_a_module_holding_units_never_of_a_unit(group_of_one)
     assert not sharding.units(twin) and not any(isinstance(p, DTensor) for p in twin.parameters())
     whole = sharding.full_state(model.model.state_dict(), keep=True)
     assert all(torch.equal(value, whole[name]) for name, value in twin.state_dict().items())
-    with pytest.raises(ValueError, match="is an FSDP unit"):
+    with pytest.raises(ValueError, match="^FSDPQwen2ForCausalLM is an FSDP unit"):
         sharding.plain_copy(model)
+
+
+def test_a_plain_copy_keeps_the_weights_dtype(group_of_one):
+    model = tiny().to(torch.bfloat16)
+    sharding.shard(model)
+    assert {p.dtype for p in sharding.plain_copy(model.model).parameters()} == {torch.bfloat16}
