@@ -23,56 +23,39 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 from transformers import AttentionInterface
-from transformers.cache_utils import DynamicCache, DynamicLayer
+from transformers.cache_utils import DynamicCache
 from transformers.masking_utils import AttentionMaskInterface
+
+from bench.rollout.kv_cache import PreallocatedLayer
 
 NAME = "rlvr_shared_prefix"
 
 
-class SharedPrefixLayer(DynamicLayer):
+class SharedPrefixLayer(PreallocatedLayer):
     """One layer's cache: prompt keys/values once per prompt, and each row's own tokens in buffers
     allocated once for `capacity` of them. `keys`/`values` are the rows' own tokens."""
 
     def __init__(self, prompt_keys: Tensor, prompt_values: Tensor, prompt_mask: Tensor, samples: int, capacity: int) -> None:
-        super().__init__()
-        self.dtype, self.device = prompt_keys.dtype, prompt_keys.device
-        prompts, heads, _, dim = prompt_keys.shape
+        prompts, heads = prompt_keys.shape[:2]
+        own_keys = prompt_keys.new_empty(prompts * samples, heads, 0, prompt_keys.shape[-1])  # no own token yet
+        own_values = prompt_values.new_empty(prompts * samples, heads, 0, prompt_values.shape[-1])
+        super().__init__(own_keys, own_values, capacity)
         self.prompt_keys, self.prompt_values = prompt_keys, prompt_values
         # additive mask over prompt positions (left padding), broadcast over heads and queries
         self.prompt_bias = torch.zeros(prompt_mask.shape, dtype=torch.float32, device=self.device).masked_fill(prompt_mask == 0, float("-inf"))[:, None, None]
         self.samples = samples
         rows = torch.arange(prompts * samples, device=self.device)
         self.row_prompt, self.row_slot = rows // samples, rows % samples
-        self._keys = prompt_keys.new_empty(prompts * samples, heads, capacity, dim)
-        self._values = prompt_values.new_empty(prompts * samples, heads, capacity, prompt_values.shape[-1])
-        self.length = 0
-        self._expose()
-        self.is_initialized = True
-
-    def _expose(self) -> None:
-        self.keys = self._keys[:, :, : self.length]
-        self.values = self._values[:, :, : self.length]
 
     def get_seq_length(self) -> int:
         return self.prompt_keys.shape[2] + self.length
 
-    def update(self, key_states: Tensor, value_states: Tensor, *args, **kwargs) -> tuple[Tensor, Tensor]:
-        end = self.length + key_states.shape[-2]
-        if end > self._keys.shape[2]:
-            raise RuntimeError(f"KV cache capacity {self._keys.shape[2]} exceeded")
-        self._keys[:, :, self.length : end] = key_states
-        self._values[:, :, self.length : end] = value_states
-        self.length = end
-        self._expose()
-        return self.keys, self.values
-
     def batch_select_indices(self, indices: Tensor) -> None:
         """Keep rows `indices` (ascending); prompts left with no row are dropped."""
-        self._keys, self._values = self._keys[indices], self._values[indices]
+        super().batch_select_indices(indices)
         alive, self.row_prompt = torch.unique(self.row_prompt[indices], return_inverse=True)
         self.row_slot = self.row_slot[indices]
         self.prompt_keys, self.prompt_values, self.prompt_bias = self.prompt_keys[alive], self.prompt_values[alive], self.prompt_bias[alive]
-        self._expose()
 
 
 def shared_prefix_cache(prefill: DynamicCache, prompt_mask: Tensor, samples: int, capacity: int) -> DynamicCache:
