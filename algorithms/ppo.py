@@ -93,8 +93,10 @@ def masked_whiten(x: Tensor, mask: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 def clipped_value_loss(values: Tensor, old_values: Tensor, returns: Tensor, clip: float) -> tuple[Tensor, Tensor]:
-    """`[N, T]` 0.5 * max((V - R)^2, (clip(V, V_old +- clip) - R)^2), and 1 where the clipped term won."""
-    clipped_values = old_values + (values - old_values).clamp(-clip, clip)
+    """`[N, T]` 0.5 * max((V - R)^2, (clip(V, V_old +- clip) - R)^2), and 1 where the clipped term won.
+    V is clamped itself, as verl's `clip_by_value` does: V_old + clamp(V - V_old) rounds, so inside the
+    range it can differ from V in the last bit and count as clipped."""
+    clipped_values = values.clamp(old_values - clip, old_values + clip)
     unclipped = (values - returns) ** 2
     clipped = (clipped_values - returns) ** 2
     return 0.5 * torch.maximum(unclipped, clipped), (clipped > unclipped).float()

@@ -106,6 +106,14 @@ def test_clipped_value_loss_clips_below_too():
     assert loss.tolist() == [[1.125]] and clipped.tolist() == [[1.0]]
 
 
+def test_a_value_inside_the_clip_range_is_never_counted_as_clipped():
+    # here V_old + (V - V_old) rounds to the float beside V, and its loss is the larger one
+    values, old, returns = torch.tensor([[-0.004338787868618965]]), torch.tensor([[-0.04201517626643181]]), torch.tensor([[0.016228364780545235]])
+    assert old + (values - old) != values
+    loss, clipped = clipped_value_loss(values, old, returns, clip=0.2)
+    assert clipped.tolist() == [[0.0]] and loss.tolist() == [[0.5 * float((values - returns) ** 2)]]
+
+
 def test_explained_variance_skips_padding_and_keeps_its_guard_positive():
     returns = torch.tensor([[1.0, 2.0, 3.0, 100.0]])
     values = torch.tensor([[1.0, 2.0, 3.0, 0.0]])  # perfect on real tokens, far off on padding
